@@ -1,0 +1,32 @@
+# The two commands from the README:
+#   make lab    JupyterLab on notebooks/, against the embedded Okta-compatible dev server
+#   make test   lint, type-check and the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install test lab devserver clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/ruff check okta_nb_auth tests bench
+	$(BIN)/ruff format --check okta_nb_auth tests bench
+	$(BIN)/mypy --strict okta_nb_auth
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/
+
+devserver: $(STAMP)
+	$(BIN)/okta-nb-auth devserver
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
