@@ -1,0 +1,263 @@
+"""Machine-facing routes: discovery, token, keys, userinfo, introspect, revoke, device authorize.
+
+Each exists for the org server (``/oauth2/v1/...``) and for custom servers
+(``/oauth2/{server_id}/v1/...``), as on Okta.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._authority import Authority, BearerFailure
+from ._grants import TokenEndpoint
+from ._http import DropResponse, not_found, oauth_error, oauth_json, read_form
+from ._metadata import metadata
+from ._settings import AppSettings
+from ._state import Event, Fault, OAuthFailure
+from ._tokens import AuthServer, profile_claims
+
+__all__ = ["OAuthRoutes"]
+
+SERVER_ERROR = (
+    "The authorization server encountered an unexpected condition that prevented it from "
+    "fulfilling the request."
+)
+USERINFO_SCOPES = ("profile", "email", "address", "phone")
+
+
+class OAuthRoutes:
+    """The OAuth/OIDC endpoints over one :class:`Authority`."""
+
+    def __init__(self, authority: Authority, max_body: int, rate_limit: int) -> None:
+        self.authority = authority
+        self.store = authority.store
+        self.tokens = TokenEndpoint(authority)
+        self.max_body = max_body
+        self.rate_limit = rate_limit
+
+    def routes(self) -> list[Route]:
+        routes: list[Route] = []
+        for prefix in ("/oauth2/{server_id}", "/oauth2"):
+            routes += [
+                Route(f"{prefix}/v1/token", self.token, methods=["POST"]),
+                Route(f"{prefix}/v1/device/authorize", self.device_authorize, methods=["POST"]),
+                Route(f"{prefix}/v1/keys", self.keys, methods=["GET"]),
+                Route(f"{prefix}/v1/userinfo", self.userinfo, methods=["GET", "POST"]),
+                Route(f"{prefix}/v1/introspect", self.introspect, methods=["POST"]),
+                Route(f"{prefix}/v1/revoke", self.revoke, methods=["POST"]),
+            ]
+        for path, oauth in (("openid-configuration", False), ("oauth-authorization-server", True)):
+            routes += [
+                Route(f"/.well-known/{path}", self._discovery(oauth), methods=["GET"]),
+                Route(
+                    f"/oauth2/{{server_id}}/.well-known/{path}",
+                    self._discovery(oauth),
+                    methods=["GET"],
+                ),
+            ]
+        routes.append(
+            Route(
+                "/.well-known/oauth-authorization-server/oauth2/{server_id}",
+                self._discovery(True),
+                methods=["GET"],
+            )
+        )
+        return routes
+
+    def _server(self, request: Request) -> AuthServer | None:
+        return self.authority.server(request.path_params.get("server_id", "org"))
+
+    def _discovery(self, oauth: bool):  # type: ignore[no-untyped-def]
+        async def discovery(request: Request) -> Response:
+            server = self._server(request)
+            if server is None:
+                return not_found(request.path_params["server_id"])
+            doc = metadata(server, self.authority.base_url, oauth)
+            return JSONResponse(doc, headers={"Cache-Control": "max-age=86400, must-revalidate"})
+
+        return discovery
+
+    async def keys(self, request: Request) -> Response:
+        server = self._server(request)
+        if server is None:
+            return not_found(request.path_params["server_id"])
+        headers = {"Cache-Control": "max-age=3888000, must-revalidate"}  # about 45 days
+        return JSONResponse(server.keys.jwks(), headers=headers)
+
+    # -- token endpoint: faults, rate limit, events ----------------------------------------
+
+    async def token(self, request: Request) -> Response:
+        return await self._oauth_call(request, "token")
+
+    async def device_authorize(self, request: Request) -> Response:
+        return await self._oauth_call(request, "device_authorize")
+
+    async def introspect(self, request: Request) -> Response:
+        return await self._oauth_call(request, "introspect")
+
+    async def revoke(self, request: Request) -> Response:
+        return await self._oauth_call(request, "revoke")
+
+    async def _oauth_call(self, request: Request, endpoint: str) -> Response:
+        server = self._server(request)
+        if server is None:
+            return not_found(request.path_params["server_id"])
+        ctx: dict[str, Any] = {}
+        try:
+            form: dict[str, str] | OAuthFailure = await read_form(request, self.max_body)
+        except OAuthFailure as failure:
+            form = failure
+        if isinstance(form, dict):  # for the event log, even when a fault answers
+            ctx.update(grant_type=form.get("grant_type"), client_id=form.get("client_id"))
+        if endpoint == "token" and (faulted := await self._faulted(endpoint, ctx)) is not None:
+            return faulted
+        limit, remaining, reset = self.store.rate_limit(self.rate_limit)
+        headers = {
+            "X-Rate-Limit-Limit": str(limit),
+            "X-Rate-Limit-Remaining": str(max(remaining, 0)),
+            "X-Rate-Limit-Reset": str(reset),
+        }
+        if remaining < 0:
+            self._record(endpoint, ctx, 429, "rate_limited")
+            return _rate_limited(headers)
+        try:
+            if isinstance(form, OAuthFailure):
+                raise form
+            app = self.tokens.authenticate(form, request.headers.get("authorization"), _q(request))
+            ctx.update(app=app.name, client_id=app.client_id)
+            response = self._dispatch(endpoint, server, app, form, ctx, headers)
+        except OAuthFailure as failure:
+            self._record(endpoint, ctx, failure.status, failure.error)
+            return oauth_error(failure, headers)
+        self._record(endpoint, ctx, response.status_code, None)
+        return response
+
+    async def _faulted(self, endpoint: str, ctx: dict[str, Any]) -> Response | None:
+        fault = self.store.take_fault()
+        if fault is None:
+            return None
+        faulted = await self._fault(fault)
+        if faulted is not None:
+            status = 0 if fault.drop else faulted.status_code
+            self._record(endpoint, ctx, status, f"fault_{fault.status or 'drop'}")
+        return faulted
+
+    def _dispatch(
+        self,
+        endpoint: str,
+        server: AuthServer,
+        app: AppSettings,
+        form: dict[str, str],
+        ctx: dict[str, Any],
+        headers: dict[str, str],
+    ) -> Response:
+        if endpoint == "token":
+            return oauth_json(self.tokens.token(server, app, form, ctx), headers)
+        if endpoint == "device_authorize":
+            return oauth_json(self.tokens.device_authorize(server, app, form), headers)
+        token = form.get("token")
+        if not token:
+            raise OAuthFailure(400, "invalid_request", "The required parameter 'token' is missing.")
+        if endpoint == "introspect":
+            return oauth_json(self.authority.introspect(server, app, token), headers)
+        self.authority.revoke(server, app, token)
+        return Response(status_code=200, headers=headers)
+
+    async def _fault(self, fault: Fault) -> Response | None:
+        if fault.latency:
+            await anyio.sleep(fault.latency)
+        if fault.drop:
+            return DropResponse()
+        if fault.status is None:
+            return None
+        if fault.status == 429:
+            reset = int(self.store.clock()) + 60
+            headers = {"X-Rate-Limit-Limit": "0", "X-Rate-Limit-Remaining": "0"}
+            return _rate_limited({**headers, "X-Rate-Limit-Reset": str(reset)})
+        if fault.html:
+            page = f"<html><body><h1>{fault.status} Service Unavailable</h1></body></html>"
+            return Response(page, status_code=fault.status, media_type="text/html")
+        return oauth_error(OAuthFailure(fault.status, "server_error", SERVER_ERROR))
+
+    def _record(self, endpoint: str, ctx: dict[str, Any], status: int, error: str | None) -> None:
+        def text(name: str) -> str | None:
+            value = ctx.get(name)
+            return None if value is None else str(value)
+
+        expires = ctx.get("expires_at")
+        self.store.record(
+            Event(
+                at=self.store.clock(),
+                endpoint=endpoint,
+                grant_type=text("grant_type"),
+                client_id=text("client_id"),
+                app=text("app"),
+                status=status,
+                error=error,
+                user=text("user"),
+                detail=text("detail"),
+                expires_at=float(expires) if isinstance(expires, (int, float)) else None,
+            )
+        )
+
+    # -- userinfo --------------------------------------------------------------------------
+
+    async def userinfo(self, request: Request) -> Response:
+        server = self._server(request)
+        if server is None:
+            return not_found(request.path_params["server_id"])
+        try:
+            record, _ = self.authority.access_record(server, bearer(request))
+            if record.user is None or not set(USERINFO_SCOPES) & set(record.scopes):
+                raise BearerFailure(
+                    403,
+                    "insufficient_scope",
+                    "The access token must provide access to at least one of these scopes - "
+                    "profile, email, address or phone",
+                )
+        except BearerFailure as failure:
+            if failure.status == 401 and failure.error:
+                failure.description = "The access token is invalid"
+            return bearer_error(failure, None)
+        user = self.authority.settings.user(record.user)
+        return JSONResponse({"sub": user.user_id, **profile_claims(user, record.scopes, True)})
+
+
+def _q(request: Request) -> dict[str, str]:
+    return dict(request.query_params)
+
+
+def _rate_limited(headers: dict[str, str]) -> Response:
+    body = {
+        "errorCode": "E0000047",
+        "errorSummary": "API call exceeded rate limit due to too many requests.",
+        "errorLink": "E0000047",
+        "errorId": "oae" + "0" * 19,
+        "errorCauses": [],
+    }
+    return JSONResponse(body, status_code=429, headers=headers)
+
+
+def bearer(request: Request) -> str:
+    """The bearer token of a resource request, or a 401 without an error code (RFC 6750 §3.1)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise BearerFailure(401, None, None)
+    return token.strip()
+
+
+def bearer_error(failure: BearerFailure, realm: str | None, scope: str | None = None) -> Response:
+    """A 401/403 with ``WWW-Authenticate: Bearer ...`` as a resource server sends it."""
+    parts = [f'realm="{realm}"'] if realm else []
+    if failure.error:
+        parts.append(f'error="{failure.error}"')
+        parts.append(f'error_description="{failure.description}"')
+    if scope:
+        parts.append(f'scope="{scope}"')
+    header = "Bearer " + ", ".join(parts) if parts else "Bearer"
+    return Response(status_code=failure.status, headers={"WWW-Authenticate": header})

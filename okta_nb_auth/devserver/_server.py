@@ -1,0 +1,328 @@
+""":class:`DevServer`: the dev server in a background thread, for notebooks and tests."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from .._models import TokenSet
+from ._app import build_app, quiet_dropped_connections
+from ._authority import Authority
+from ._controls import Controls
+from ._settings import (
+    AppSettings,
+    ServerSettings,
+    load_settings,
+    settings_from_mapping,
+)
+from ._state import Clock, Event
+
+if TYPE_CHECKING:
+    from .._config import OktaConfig
+
+__all__ = ["DevServer", "DevServerError"]
+
+
+class DevServerError(RuntimeError):
+    """The dev server could not start (for example: the port is in use)."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind a listening socket, or raise :class:`DevServerError` with a one-line reason."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit this; without it keep-alive requests wait ~40 ms (Nagle plus
+    # delayed ACK), because uvicorn does not set it on sockets it is handed.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS
+            raise DevServerError(
+                f"port {port} on {host} is already in use: stop the other server, choose "
+                "another port with --port N, or use --port 0 for a free one"
+            ) from None
+        raise DevServerError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    return sock
+
+
+class DevServer:
+    """An Okta-compatible authorization server on loopback, run in a background thread.
+
+    >>> with DevServer(port=0) as dev:        # doctest: +SKIP
+    ...     config = dev.config("native")
+
+    ``config`` is a TOML path or a mapping of the same shape (see ``_settings``).
+    ``auto_approve`` approves every device code as that user, for unattended notebook runs.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        config: str | Path | Mapping[str, Any] | None = None,
+        auto_approve: str | None = None,
+        allow_remote: bool = False,
+        public_url: str | None = None,
+        clock_offset: float = 0.0,
+    ) -> None:
+        if not _is_loopback(host):
+            if not allow_remote:
+                raise DevServerError(
+                    f"refusing to listen on {host}: the dev server binds to 127.0.0.1 unless "
+                    "you pass allow_remote=True (CLI: --allow-remote)"
+                )
+            warnings.warn(
+                f"the dev server listens on {host}: anyone on that network can reach it; "
+                "its users and passwords are public test values",
+                stacklevel=2,
+            )
+        self.host = host
+        self.port = port
+        self._settings: ServerSettings = (
+            settings_from_mapping(config) if isinstance(config, Mapping) else load_settings(config)
+        )
+        self._auto_approve = auto_approve
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self._clock = Clock(clock_offset)
+        self._authority: Authority | None = None
+        self._controls: Controls | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> DevServer:
+        if self._thread is not None:
+            return self
+        sock = bind_socket(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        shown_host = f"[{self.host}]" if ":" in self.host else self.host
+        base = self._public_url or f"http://{shown_host}:{self.port}"
+        self._authority = Authority(self._settings, base, self._clock)
+        self._controls = Controls(self._authority)
+        if self._auto_approve:
+            self._controls.set_auto_approve(self._auto_approve)
+        quiet_dropped_connections()
+        config = uvicorn.Config(
+            build_app(self._authority, self._controls),
+            log_level="warning",
+            lifespan="off",
+            date_header=False,
+            server_header=False,
+            access_log=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="okta-devserver", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise DevServerError("the dev server did not start; see the log above")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._thread = None
+        self._server = None
+
+    def __enter__(self) -> DevServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def __repr__(self) -> str:
+        state = f"running at {self.base_url}" if self.running else "stopped"
+        return f"<DevServer {state}>"
+
+    # -- addresses -------------------------------------------------------------------------
+
+    @property
+    def authority(self) -> Authority:
+        if self._authority is None:
+            raise DevServerError("the dev server is not started: call start() or use 'with'")
+        return self._authority
+
+    @property
+    def controls(self) -> Controls:
+        self.authority  # noqa: B018 - raises when not started
+        assert self._controls is not None
+        return self._controls
+
+    @property
+    def base_url(self) -> str:
+        """The server's root; also the org authorization server's issuer."""
+        return self.authority.base_url
+
+    @property
+    def issuer(self) -> str:
+        """The ``default`` custom authorization server's issuer (audience ``api://default``)."""
+        return self.authority.servers["default"].issuer
+
+    @property
+    def org_issuer(self) -> str:
+        return self.authority.servers["org"].issuer
+
+    @property
+    def api_url(self) -> str:
+        """The protected demo API: ``/whoami``, ``/measurements``, ``/reports`` (demo.read)."""
+        return f"{self.base_url}/api"
+
+    # -- apps and users --------------------------------------------------------------------
+
+    def app(self, name: str) -> AppSettings:
+        return self.authority.app(name)
+
+    @property
+    def apps(self) -> dict[str, AppSettings]:
+        return dict(self.authority.apps)
+
+    @property
+    def users(self) -> list[str]:
+        return list(self._settings.users)
+
+    def password(self, user: str) -> str:
+        """The test user's password (public test values; see the README)."""
+        return self._settings.user(user).password
+
+    def config(
+        self, app: str = "native", *, org: bool = False, scopes: Any = None, **overrides: Any
+    ) -> OktaConfig:
+        """A ready :class:`OktaConfig` for one of this server's apps."""
+        from .._config import DEFAULT_SCOPES, OktaConfig
+
+        settings = self.app(app)
+        chosen = tuple(scopes.split() if isinstance(scopes, str) else scopes or DEFAULT_SCOPES)
+        if "client_credentials" in settings.grant_types and scopes is None:
+            chosen = self._settings.custom_scopes
+        values: dict[str, Any] = {
+            "issuer": self.org_issuer if org else self.issuer,
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "scopes": chosen,
+            "redirect_uri": settings.redirect_uris[0] if settings.redirect_uris else None,
+            "token_endpoint_auth_method": settings.token_endpoint_auth_method,
+        }
+        values.update(overrides)
+        return OktaConfig(**values)
+
+    # -- teaching and testing controls -----------------------------------------------------
+
+    @property
+    def events(self) -> list[Event]:
+        """Every OAuth-endpoint call so far, oldest first (a copy)."""
+        return self.controls.events()
+
+    def clear_events(self) -> None:
+        self.controls.clear_events()
+
+    def login_as(
+        self,
+        user: str = "ada@example.com",
+        app: str = "native",
+        scopes: Any = None,
+        *,
+        org: bool = False,
+    ) -> TokenSet:
+        """The :class:`TokenSet` a completed login of ``user`` to ``app`` would give."""
+        body = self.controls.login_as(user, app, scopes, "org" if org else "default")
+        return TokenSet.from_response(body)
+
+    def approve_device(self, user_code: str, user: str = "ada@example.com") -> None:
+        self.controls.approve_device(user_code, user)
+
+    def deny_device(self, user_code: str) -> None:
+        self.controls.deny_device(user_code)
+
+    @property
+    def auto_approve(self) -> str | None:
+        return self.authority.store.auto_approve
+
+    @auto_approve.setter
+    def auto_approve(self, user: str | None) -> None:
+        self.controls.set_auto_approve(user)
+
+    def expire_access_tokens(self, user: str) -> int:
+        """Expire ``user``'s access tokens now (the API then answers 401)."""
+        return self.controls.expire_access_tokens(user)
+
+    def revoke_user(self, user: str) -> int:
+        """Revoke all of ``user``'s tokens, as an admin's "clear sessions" does."""
+        return self.controls.revoke_user(user)
+
+    def rotate_keys(self, server: str = "default") -> str:
+        return self.controls.rotate_keys(server)
+
+    def configure_app(self, name: str, **changes: Any) -> AppSettings:
+        """Change an app at run time: ``access_token_ttl``, ``rotation``, ``grace_period``..."""
+        return self.controls.configure_app(name, **changes)
+
+    def inject_fault(
+        self,
+        status: int | None = None,
+        *,
+        count: int = 1,
+        latency: float = 0.0,
+        drop: bool = False,
+        html: bool | None = None,
+    ) -> None:
+        """Fail or slow the next ``count`` token-endpoint calls."""
+        self.controls.inject_fault(status, count=count, latency=latency, drop=drop, html=html)
+
+    def clear_faults(self) -> None:
+        self.controls.clear_faults()
+
+    @property
+    def clock_offset(self) -> float:
+        return self._clock.offset
+
+    @clock_offset.setter
+    def clock_offset(self, seconds: float) -> None:
+        self.controls.set_clock_offset(seconds)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the server's clock forward (tokens expire, idle windows pass)."""
+        return self.controls.advance_clock(seconds)
+
+    def now(self) -> float:
+        """The server's current time (wall clock plus the offset)."""
+        return self._clock()

@@ -1,0 +1,296 @@
+"""Apps, users and server settings of the dev server, with defaults that need no file.
+
+A TOML file can change any of them::
+
+    [server]
+    rate_limit_per_minute = 600
+
+    [users."ada@example.com"]
+    password = "analytical-engine"
+    name = "Ada Lovelace"
+
+    [apps.native]
+    access_token_ttl = 300        # seconds
+    rotation = "ROTATE"           # or "STATIC"
+    grace_period = 30             # 0-60 s
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "DEVICE_GRANT",
+    "AppSettings",
+    "ServerSettings",
+    "SettingsError",
+    "UserSettings",
+    "default_settings",
+    "load_settings",
+]
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_GRANT)
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+APP_TYPES = ("web", "native", "browser", "service")
+LOOPBACK_REDIRECTS = ("http://127.0.0.1:8765/callback", "http://localhost:8765/callback")
+
+
+class SettingsError(ValueError):
+    """A dev-server setting is invalid; the message names the setting and the fix."""
+
+
+def _okta_id(prefix: str, seed: str) -> str:
+    """A stable, Okta-shaped 20-character ID (``0oa…`` apps, ``00u…`` users)."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    tail = "".join(alphabet[int(digest[i : i + 2], 16) % len(alphabet)] for i in range(0, 34, 2))
+    return prefix + tail
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    """A test user. ``login`` is the e-mail address, as in a default Okta org."""
+
+    login: str
+    password: str
+    name: str
+    given_name: str = ""
+    family_name: str = ""
+    locale: str = "en_US"
+    zoneinfo: str = "Europe/London"
+    groups: tuple[str, ...] = ("Everyone",)
+
+    @property
+    def user_id(self) -> str:
+        return _okta_id("00u", "user:" + self.login)
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """An Okta app integration (OIDC client), with Okta's defaults for its type."""
+
+    name: str
+    client_id: str
+    application_type: str
+    grant_types: tuple[str, ...]
+    token_endpoint_auth_method: str
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_uris: tuple[str, ...] = LOOPBACK_REDIRECTS
+    post_logout_redirect_uris: tuple[str, ...] = ("http://127.0.0.1:8765/",)
+    pkce_required: bool = False
+    access_token_ttl: int = 3600
+    id_token_ttl: int = 3600
+    refresh_token_ttl: int = 0  # 0: unlimited, as Okta's default policy rule
+    refresh_token_idle: int = 7 * 24 * 3600  # refreshTokenWindowMinutes = 10080
+    rotation: str = "STATIC"
+    grace_period: int = 30
+    static_returns_refresh_token: bool = True
+    device_code_ttl: int = 600
+    device_interval: int = 5
+    assigned_users: tuple[str, ...] | None = None  # None: every user is assigned
+    default_scopes: tuple[str, ...] = ()  # client_credentials without a scope
+
+    def __post_init__(self) -> None:
+        _check_app(self)
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+    def with_changes(self, **changes: Any) -> AppSettings:
+        """A copy with ``changes`` applied; unknown names raise :class:`SettingsError`."""
+        known = {f.name for f in fields(self)} - {"name"}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise SettingsError(
+                f"unknown app setting(s) {', '.join(unknown)} for app {self.name!r}; "
+                f"known settings: {', '.join(sorted(known))}"
+            )
+        return replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if name == "rotation" and isinstance(value, str):
+        return value.upper()
+    return value
+
+
+def _check_app(app: AppSettings) -> None:
+    def fail(message: str) -> None:
+        raise SettingsError(f"app {app.name!r}: {message}")
+
+    if app.application_type not in APP_TYPES:
+        fail(f"application_type must be one of {', '.join(APP_TYPES)}")
+    if app.token_endpoint_auth_method not in AUTH_METHODS:
+        fail(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
+    for grant in app.grant_types:
+        if grant not in GRANT_TYPES:
+            fail(f"unsupported grant type {grant!r}; supported: {', '.join(GRANT_TYPES)}")
+    if app.token_endpoint_auth_method != "none" and not app.client_secret:
+        fail("a confidential client needs a client_secret")
+    if app.client_secret is not None and not 14 <= len(app.client_secret) <= 100:
+        fail("client_secret must be 14 to 100 characters long, as in Okta")
+    if app.rotation not in ("STATIC", "ROTATE"):
+        fail("rotation must be 'STATIC' or 'ROTATE'")
+    if not 0 <= app.grace_period <= 60:
+        fail("grace_period must be 0 to 60 seconds, as in Okta")
+    for name in ("access_token_ttl", "id_token_ttl", "device_code_ttl"):
+        if getattr(app, name) <= 0:
+            fail(f"{name} must be a positive number of seconds")
+    if app.refresh_token_ttl < 0 or app.refresh_token_idle <= 0 or app.device_interval < 0:
+        fail("refresh_token_ttl >= 0, refresh_token_idle > 0 and device_interval >= 0 required")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything the dev server is configured with."""
+
+    apps: Mapping[str, AppSettings]
+    users: Mapping[str, UserSettings]
+    rate_limit_per_minute: int = 600
+    custom_scopes: tuple[str, ...] = ("demo.read", "demo.write")
+    max_body_bytes: int = 64 * 1024
+
+    def app(self, name: str) -> AppSettings:
+        try:
+            return self.apps[name]
+        except KeyError:
+            raise SettingsError(
+                f"no app named {name!r}; the dev server has: {', '.join(self.apps)}"
+            ) from None
+
+    def user(self, login: str) -> UserSettings:
+        try:
+            return self.users[login]
+        except KeyError:
+            raise SettingsError(
+                f"no user {login!r}; the dev server has: {', '.join(self.users)}"
+            ) from None
+
+
+def _secret() -> str:
+    # A fresh secret per server start: nothing guessable, Okta's 40-character shape.
+    return secrets.token_urlsafe(30)
+
+
+def _default_apps() -> dict[str, AppSettings]:
+    refresh, code = "refresh_token", "authorization_code"
+    apps = [
+        AppSettings(
+            name="native",
+            client_id=_okta_id("0oa", "app:native"),
+            application_type="native",
+            grant_types=(code, refresh, DEVICE_GRANT),
+            token_endpoint_auth_method="none",
+            pkce_required=True,
+        ),
+        AppSettings(
+            name="web",
+            client_id=_okta_id("0oa", "app:web"),
+            application_type="web",
+            grant_types=(code, refresh),
+            token_endpoint_auth_method="client_secret_basic",
+            client_secret=_secret(),
+            redirect_uris=("http://localhost:3000/api/auth/callback/okta", *LOOPBACK_REDIRECTS),
+        ),
+        AppSettings(
+            name="service",
+            client_id=_okta_id("0oa", "app:service"),
+            application_type="service",
+            grant_types=("client_credentials",),
+            token_endpoint_auth_method="client_secret_basic",
+            client_secret=_secret(),
+            redirect_uris=(),
+        ),
+        AppSettings(
+            name="no-refresh",
+            client_id=_okta_id("0oa", "app:no-refresh"),
+            application_type="web",
+            grant_types=(code,),
+            token_endpoint_auth_method="client_secret_basic",
+            client_secret=_secret(),
+            redirect_uris=("http://localhost:3000/api/auth/callback/okta", *LOOPBACK_REDIRECTS),
+        ),
+    ]
+    return {app.name: app for app in apps}
+
+
+def _default_users() -> dict[str, UserSettings]:
+    users = [
+        UserSettings("ada@example.com", "analytical-engine", "Ada Lovelace", "Ada", "Lovelace"),
+        UserSettings("grace@example.com", "cobol-1959", "Grace Hopper", "Grace", "Hopper"),
+    ]
+    return {user.login: user for user in users}
+
+
+def default_settings() -> ServerSettings:
+    """The defaults: apps native, web, service, no-refresh; users ada and grace."""
+    return ServerSettings(apps=_default_apps(), users=_default_users())
+
+
+def _app_from_table(name: str, table: Mapping[str, Any], base: AppSettings | None) -> AppSettings:
+    if base is not None:
+        return base.with_changes(**table)
+    required = {"application_type", "grant_types", "token_endpoint_auth_method"}
+    missing = sorted(required - set(table))
+    if missing:
+        raise SettingsError(f"new app {name!r} needs: {', '.join(missing)}")
+    values = {k: _coerce(k, v) for k, v in table.items()}
+    values.setdefault("client_id", _okta_id("0oa", "app:" + name))
+    if values["token_endpoint_auth_method"] != "none":
+        values.setdefault("client_secret", _secret())
+    try:
+        return AppSettings(name=name, **values)
+    except TypeError as exc:
+        raise SettingsError(f"app {name!r}: {exc}") from None
+
+
+def settings_from_mapping(data: Mapping[str, Any]) -> ServerSettings:
+    """Apply a parsed config (same shape as the TOML file) on top of the defaults."""
+    base = default_settings()
+    apps = dict(base.apps)
+    for name, table in dict(data.get("apps", {})).items():
+        apps[name] = _app_from_table(name, table, apps.get(name))
+    users = dict(base.users)
+    for login, table in dict(data.get("users", {})).items():
+        try:
+            users[login] = UserSettings(login=login, **_tupled(table))
+        except TypeError as exc:
+            raise SettingsError(f"user {login!r}: {exc}") from None
+    server = dict(data.get("server", {}))
+    try:
+        return ServerSettings(apps=apps, users=users, **_tupled(server))
+    except TypeError as exc:
+        raise SettingsError(f"[server]: {exc}") from None
+
+
+def _tupled(table: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+
+
+def load_settings(path: str | Path | None) -> ServerSettings:
+    """Read a TOML config file (or return the defaults when ``path`` is None)."""
+    if path is None:
+        return default_settings()
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    return settings_from_mapping(data)
