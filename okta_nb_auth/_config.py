@@ -1,0 +1,182 @@
+"""Configuration: :class:`OktaConfig`, frozen and validated, with :meth:`OktaConfig.from_env`.
+
+No I/O happens here: the endpoints come later from the issuer's discovery document.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ._exceptions import ConfigError
+
+__all__ = ["DEFAULT_SCOPES", "INSECURE_HTTP_ENV", "OktaConfig"]
+
+#: What a notebook user needs: an ID token, the profile claims, and a refresh token.
+DEFAULT_SCOPES: tuple[str, ...] = ("openid", "email", "profile", "offline_access")
+
+#: Set to ``1`` to allow ``http://`` issuers on a non-loopback (classroom) network.
+INSECURE_HTTP_ENV = "OKTA_NB_AUTH_ALLOW_INSECURE_HTTP"
+
+_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+
+
+def _mask_secret(secret: str | None) -> str | None:
+    # Not even a prefix of a client secret is shown: unlike a token, it never expires.
+    return None if secret is None else "[masked]"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _normalise_issuer(issuer: str, allow_insecure_http: bool) -> str:
+    issuer = issuer.strip().rstrip("/")
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(
+            f"The issuer {issuer!r} is not an absolute URL. Use your Okta org's URL, such as "
+            "'https://dev-123456.okta.com/oauth2/default' (custom authorization server) or "
+            "'https://dev-123456.okta.com' (org authorization server)."
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError("The issuer must not contain a query string or a fragment.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if not (allow_insecure_http or os.environ.get(INSECURE_HTTP_ENV) == "1"):
+            raise ConfigError(
+                f"The issuer {issuer!r} uses plain http on a non-loopback host, which would send "
+                "tokens and secrets unencrypted. Use https, or, on a trusted classroom network "
+                f"only, pass allow_insecure_http=True or set {INSECURE_HTTP_ENV}=1."
+            )
+        warnings.warn(
+            f"Using the plain-http issuer {issuer!r}: tokens travel unencrypted.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return issuer
+
+
+@dataclass(frozen=True, repr=False)
+class OktaConfig:
+    """Where and as whom to talk to Okta.
+
+    ``issuer`` is the authorization server's issuer exactly as Okta reports it, without a
+    trailing slash (a trailing slash is removed). ``token_endpoint_auth_method`` defaults to
+    ``client_secret_basic`` when a secret is given and ``none`` (public client) otherwise.
+    ``audience`` is the access-token audience of a custom authorization server; it defaults
+    to ``api://default`` for the ``default`` server (see :attr:`expected_audience`).
+    """
+
+    issuer: str
+    client_id: str
+    client_secret: str | None = None
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    redirect_uri: str | None = None
+    token_endpoint_auth_method: str | None = None
+    audience: str | None = None
+    allow_insecure_http: bool = field(default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.client_id or not isinstance(self.client_id, str):
+            raise ConfigError("client_id is empty: copy it from the Okta app's General tab.")
+        issuer = _normalise_issuer(self.issuer, self.allow_insecure_http)
+        object.__setattr__(self, "issuer", issuer)
+        scopes = self.scopes
+        if isinstance(scopes, str):  # a common slip: "openid email" instead of a tuple
+            scopes = tuple(scopes.split())
+        object.__setattr__(self, "scopes", tuple(scopes))
+        method = self.token_endpoint_auth_method
+        if method is None:
+            method = "client_secret_basic" if self.client_secret else "none"
+        if method not in _AUTH_METHODS:
+            raise ConfigError(
+                f"token_endpoint_auth_method {method!r} is not supported; use one of "
+                f"{', '.join(_AUTH_METHODS)}."
+            )
+        if method != "none" and not self.client_secret:
+            raise ConfigError(
+                f"token_endpoint_auth_method {method!r} needs client_secret; a public (native) "
+                "app uses 'none'."
+            )
+        object.__setattr__(self, "token_endpoint_auth_method", method)
+
+    @property
+    def auth_method(self) -> str:
+        """The effective client authentication method (never None after construction)."""
+        return self.token_endpoint_auth_method or "none"
+
+    @property
+    def is_custom_server(self) -> bool:
+        """True for a custom authorization server (``…/oauth2/{id}``), False for the org one."""
+        return "/oauth2/" in urlsplit(self.issuer).path + "/"
+
+    @property
+    def expected_audience(self) -> str | None:
+        """The access-token ``aud`` to require, or None when it cannot be known.
+
+        Only custom servers issue access tokens meant for your API; ``api://default`` is the
+        audience of the server whose id is literally ``default``. Any other custom server has
+        an audience chosen by its admin, so it must be configured explicitly.
+        """
+        if self.audience is not None:
+            return self.audience
+        if urlsplit(self.issuer).path.rstrip("/").endswith("/oauth2/default"):
+            return "api://default"
+        return None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> OktaConfig:
+        """Build a config from ``OKTA_*`` environment variables.
+
+        Reads ``OKTA_ISSUER`` or the article's ``OKTA_DOMAIN``; ``OKTA_CLIENT_ID`` or
+        ``OKTA_CLIENTID``; ``OKTA_CLIENT_SECRET`` or ``OKTA_CLIENTSECRET`` (optional);
+        ``OKTA_SCOPES`` (space-separated, optional). Keyword ``overrides`` win.
+        """
+        env = os.environ if environ is None else environ
+
+        def first(*names: str) -> str | None:
+            return next((env[n].strip() for n in names if env.get(n, "").strip()), None)
+
+        values: dict[str, object] = {
+            "issuer": first("OKTA_ISSUER", "OKTA_DOMAIN"),
+            "client_id": first("OKTA_CLIENT_ID", "OKTA_CLIENTID"),
+            "client_secret": first("OKTA_CLIENT_SECRET", "OKTA_CLIENTSECRET"),
+        }
+        scopes = first("OKTA_SCOPES")
+        if scopes:
+            values["scopes"] = tuple(scopes.replace(",", " ").split())
+        values.update(overrides)
+        missing = [
+            names
+            for key, names in (
+                ("issuer", "OKTA_ISSUER (or OKTA_DOMAIN)"),
+                ("client_id", "OKTA_CLIENT_ID (or OKTA_CLIENTID)"),
+            )
+            if not values.get(key)
+        ]
+        if missing:
+            raise ConfigError(
+                f"Missing environment variable(s): {', '.join(missing)}. Set them to your Okta "
+                "issuer URL and the app's client id (Okta Admin Console > Applications)."
+            )
+        return cls(**values)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return (
+            f"OktaConfig(issuer={self.issuer!r}, client_id={self.client_id!r}, "
+            f"client_secret={_mask_secret(self.client_secret)!r}, scopes={self.scopes!r}, "
+            f"redirect_uri={self.redirect_uri!r}, "
+            f"token_endpoint_auth_method={self.token_endpoint_auth_method!r}, "
+            f"audience={self.audience!r})"
+        )
+
+    __str__ = __repr__
