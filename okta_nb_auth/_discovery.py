@@ -1,0 +1,153 @@
+"""The issuer's OpenID discovery document: fetched once per issuer, validated, cached.
+
+:func:`discovery_flow` is a generator that yields the one request it needs and receives the
+response, so the same code serves sync and async callers (see :mod:`okta_nb_auth._drive`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ._exceptions import ConfigError, ProtocolError, TransientError
+from ._protocol import json_body
+
+__all__ = [
+    "DISCOVERY_CACHE",
+    "DiscoveryCache",
+    "ServerMetadata",
+    "discovery_flow",
+    "parse_metadata",
+]
+
+_REQUIRED = ("token_endpoint", "jwks_uri")
+
+
+@dataclass(frozen=True)
+class ServerMetadata:
+    """The fields of a discovery document this package uses; ``raw`` has all of them."""
+
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    revocation_endpoint: str | None = None
+    device_authorization_endpoint: str | None = None
+    authorization_endpoint: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def endpoint(self, name: str) -> str:
+        """An optional endpoint by its discovery name, or a :class:`ConfigError` saying so."""
+        value = self.raw.get(name)
+        if not isinstance(value, str) or not value:
+            raise ConfigError(
+                f"The discovery document of {self.issuer} has no {name!r}; this authorization "
+                "server does not support that operation."
+            )
+        return value
+
+
+def discovery_url(issuer: str) -> str:
+    """``{issuer}/.well-known/openid-configuration`` (the issuer has no trailing slash)."""
+    return f"{issuer}/.well-known/openid-configuration"
+
+
+def parse_metadata(issuer: str, response: httpx.Response) -> ServerMetadata:
+    """Validate a discovery response against the configured ``issuer`` (sans-I/O)."""
+    if response.status_code == 404:
+        raise ConfigError(
+            f"{discovery_url(issuer)} answered 404: no authorization server has this issuer. "
+            "Check the issuer URL (for a custom server it ends in /oauth2/<id>).",
+            status_code=404,
+        )
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TransientError(
+            f"The discovery document answered HTTP {response.status_code}; retry later.",
+            status_code=response.status_code,
+        )
+    if not response.is_success:
+        raise ProtocolError(
+            f"The discovery document answered HTTP {response.status_code}.",
+            status_code=response.status_code,
+        )
+    doc = json_body(response)
+    if not isinstance(doc, dict):
+        raise ProtocolError("The discovery document is not a JSON object.")
+    if doc.get("issuer") != issuer:
+        raise ConfigError(
+            f"The discovery document says its issuer is {doc.get('issuer')!r}, but the "
+            f"configuration says {issuer!r}. Use exactly the server's issuer (tokens are "
+            "checked against it)."
+        )
+    missing = [name for name in _REQUIRED if not isinstance(doc.get(name), str)]
+    if missing:
+        raise ProtocolError(f"The discovery document of {issuer} lacks {', '.join(missing)}.")
+
+    def optional(name: str) -> str | None:
+        value = doc.get(name)
+        return value if isinstance(value, str) and value else None
+
+    return ServerMetadata(
+        issuer=issuer,
+        token_endpoint=doc["token_endpoint"],
+        jwks_uri=doc["jwks_uri"],
+        revocation_endpoint=optional("revocation_endpoint"),
+        device_authorization_endpoint=optional("device_authorization_endpoint"),
+        authorization_endpoint=optional("authorization_endpoint"),
+        raw=doc,
+    )
+
+
+class DiscoveryCache:
+    """Validated metadata per issuer. Thread-safe: a plain dict guarded by a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, ServerMetadata] = {}
+
+    def get(self, issuer: str) -> ServerMetadata | None:
+        """The cached metadata for ``issuer``, if any."""
+        with self._lock:
+            return self._entries.get(issuer)
+
+    def put(self, metadata: ServerMetadata) -> None:
+        """Remember validated metadata (only validated documents are ever cached)."""
+        with self._lock:
+            self._entries[metadata.issuer] = metadata
+
+    def clear(self) -> None:
+        """Forget everything (for example after an authorization server was reconfigured)."""
+        with self._lock:
+            self._entries.clear()
+
+
+#: The process-wide cache: discovery documents are public and change rarely.
+DISCOVERY_CACHE = DiscoveryCache()
+
+
+def discovery_flow(
+    issuer: str, cache: DiscoveryCache | None = None
+) -> Generator[httpx.Request, httpx.Response, ServerMetadata]:
+    """Return cached metadata, or yield the discovery request and validate its response."""
+    cache = DISCOVERY_CACHE if cache is None else cache
+    cached = cache.get(issuer)
+    if cached is not None:
+        return cached
+    request = httpx.Request(
+        "GET",
+        discovery_url(issuer),
+        headers={"Accept": "application/json"},
+        extensions={"okta_nb_auth": "discovery"},
+    )
+    try:
+        response = yield request
+    except TransientError as exc:  # thrown in by the driver for network failures
+        raise TransientError(
+            f"Could not reach {discovery_url(issuer)}: {exc}. Check the network and the issuer."
+        ) from exc
+    metadata = parse_metadata(issuer, response)
+    cache.put(metadata)
+    return metadata
