@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._auth import OktaAuth
+from ._config import DEFAULT_SCOPES, OktaConfig
+from ._discovery import DiscoveryCache, ServerMetadata
 from ._exceptions import (
     ConfigError,
     KeyFetchError,
@@ -15,6 +18,9 @@ from ._exceptions import (
     TransientError,
 )
 from ._models import TokenSet
+from ._protocol import make_pkce, pkce_challenge
+from ._session import AsyncAuthSession, AuthSession
+from ._verify import TokenVerifier, verify_access_token
 
 if TYPE_CHECKING:
     from .devserver import DevServer
@@ -22,17 +28,28 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_SCOPES",
+    "AsyncAuthSession",
+    "AuthSession",
     "ConfigError",
     "DevServer",
+    "DiscoveryCache",
     "KeyFetchError",
     "LoginRequired",
+    "OktaAuth",
     "OktaAuthError",
+    "OktaConfig",
     "ProtocolError",
     "RateLimited",
+    "ServerMetadata",
     "TokenSet",
     "TokenVerificationError",
+    "TokenVerifier",
     "TransientError",
     "__version__",
+    "make_pkce",
+    "pkce_challenge",
+    "verify_access_token",
 ]
 
 

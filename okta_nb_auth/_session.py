@@ -1,0 +1,146 @@
+"""AuthSession / AsyncAuthSession: httpx clients whose requests carry fresh Okta tokens.
+
+Thin on purpose: constructors and conveniences. Every behaviour (refresh, single-flight,
+401 replay, retries, verification) lives in :class:`~okta_nb_auth.OktaAuth`. The session
+binds itself to its ``OktaAuth``, so token calls use the session's transport, proxy and TLS
+settings, and ``transport=`` injection covers both API and token calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+
+from ._auth import OktaAuth
+from ._config import OktaConfig
+from ._models import TokenSet
+
+__all__ = ["AsyncAuthSession", "AuthSession"]
+
+
+def _make_auth(
+    config: OktaConfig,
+    tokens: TokenSet | None,
+    leeway: float,
+    on_tokens: Callable[[TokenSet], object] | None,
+    okta_auth: OktaAuth | None,
+) -> OktaAuth:
+    if okta_auth is not None:
+        if tokens is not None:
+            okta_auth.set_tokens(tokens)
+        return okta_auth
+    return OktaAuth(config, tokens, leeway=leeway, on_tokens=on_tokens)
+
+
+def _repr(kind: str, auth: OktaAuth) -> str:
+    return (
+        f"{kind}(issuer={auth.config.issuer!r}, client_id={auth.config.client_id!r}, "
+        f"grant={auth.grant!r}, tokens={auth.tokens!r})"
+    )
+
+
+def _cc_auth(config: OktaConfig, scopes: Iterable[str] | None, kwargs: dict[str, Any]) -> OktaAuth:
+    chosen = tuple(config.scopes if scopes is None else scopes)
+    return OktaAuth(
+        config, grant="client_credentials", scopes=chosen, leeway=kwargs.pop("leeway", 60.0)
+    )
+
+
+class AuthSession(httpx.Client):
+    """An :class:`httpx.Client` for an Okta-protected API, refreshing tokens as needed.
+
+    ``tokens`` come from a login (for example ``dev.login_as()`` or the device flow);
+    ``on_tokens`` is called with the new :class:`TokenSet` after every refresh (the
+    counterpart of NextAuth's ``jwt`` callback: store them there). Pass ``okta_auth=`` to
+    share one :class:`OktaAuth` between sessions or to tune it (clock, retries).
+    Other keyword arguments go to :class:`httpx.Client`.
+    """
+
+    def __init__(
+        self,
+        config: OktaConfig,
+        tokens: TokenSet | None = None,
+        *,
+        leeway: float = 60.0,
+        on_tokens: Callable[[TokenSet], object] | None = None,
+        okta_auth: OktaAuth | None = None,
+        **httpx_kwargs: Any,
+    ) -> None:
+        auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth)
+        super().__init__(auth=auth, **httpx_kwargs)
+        self.okta_auth = auth
+        auth.bind(self)
+
+    @classmethod
+    def client_credentials(
+        cls, config: OktaConfig, scopes: Iterable[str] | None = None, **httpx_kwargs: Any
+    ) -> AuthSession:
+        """A session for a service app: gets a token with ``client_credentials`` and a new
+        one when it expires (there is no refresh token)."""
+        auth = _cc_auth(config, scopes, httpx_kwargs)
+        return cls(config, okta_auth=auth, **httpx_kwargs)
+
+    @property
+    def tokens(self) -> TokenSet | None:
+        """The current tokens (their repr is masked)."""
+        return self.okta_auth.tokens
+
+    def refresh(self) -> TokenSet:
+        """Refresh now, whatever the expiry; returns the new tokens."""
+        return self.okta_auth.run(self.okta_auth.refresh_flow())
+
+    def logout(self) -> None:
+        """Revoke the refresh and access tokens at Okta, then forget them."""
+        self.okta_auth.run(self.okta_auth.logout_flow())
+
+    def __repr__(self) -> str:
+        return _repr(type(self).__name__, self.okta_auth)
+
+    __str__ = __repr__
+
+
+class AsyncAuthSession(httpx.AsyncClient):
+    """The :class:`httpx.AsyncClient` twin of :class:`AuthSession`, with the same arguments."""
+
+    def __init__(
+        self,
+        config: OktaConfig,
+        tokens: TokenSet | None = None,
+        *,
+        leeway: float = 60.0,
+        on_tokens: Callable[[TokenSet], object] | None = None,
+        okta_auth: OktaAuth | None = None,
+        **httpx_kwargs: Any,
+    ) -> None:
+        auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth)
+        super().__init__(auth=auth, **httpx_kwargs)
+        self.okta_auth = auth
+        auth.bind(self)
+
+    @classmethod
+    def client_credentials(
+        cls, config: OktaConfig, scopes: Iterable[str] | None = None, **httpx_kwargs: Any
+    ) -> AsyncAuthSession:
+        """The async twin of :meth:`AuthSession.client_credentials`."""
+        auth = _cc_auth(config, scopes, httpx_kwargs)
+        return cls(config, okta_auth=auth, **httpx_kwargs)
+
+    @property
+    def tokens(self) -> TokenSet | None:
+        """The current tokens (their repr is masked)."""
+        return self.okta_auth.tokens
+
+    async def refresh(self) -> TokenSet:
+        """Refresh now, whatever the expiry; returns the new tokens."""
+        return await self.okta_auth.arun(self.okta_auth.refresh_flow())
+
+    async def logout(self) -> None:
+        """Revoke the refresh and access tokens at Okta, then forget them."""
+        await self.okta_auth.arun(self.okta_auth.logout_flow())
+
+    def __repr__(self) -> str:
+        return _repr(type(self).__name__, self.okta_auth)
+
+    __str__ = __repr__
