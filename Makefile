@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check okta_nb_auth tests bench
-	$(BIN)/ruff format --check okta_nb_auth tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict okta_nb_auth
 	$(BIN)/python -m pytest
 
