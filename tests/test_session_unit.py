@@ -1,0 +1,225 @@
+"""Sessions over a scripted in-process Okta (httpx.MockTransport): concurrency and faults."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from fake_okta import CLIENT_ID, ISSUER, FakeOkta, id_claims, sign
+
+from okta_nb_auth import (
+    AsyncAuthSession,
+    AuthSession,
+    DiscoveryCache,
+    LoginRequired,
+    OktaAuth,
+    OktaConfig,
+    TokenSet,
+    TokenVerificationError,
+)
+
+API = "https://api.example.com/data"
+CONFIG = OktaConfig(ISSUER, CLIENT_ID)
+
+
+def expired(id_token: bool = True) -> TokenSet:
+    return TokenSet(
+        access_token="at-old-abcdefghijklmnopqrstuvwxyz",
+        expires_at=time.time() - 1,
+        refresh_token="rt-old-abcdefghijklmnopqrst",
+        id_token=sign(id_claims()) if id_token else None,
+    )
+
+
+def slow(fake: FakeOkta, seconds: float = 0.1) -> None:
+    """Make the token endpoint slow, so concurrent requests really overlap."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        time.sleep(seconds)
+        with fake.lock:
+            n = fake.counter
+        return httpx.Response(200, json=fake.token_body(n, {"grant_type": "refresh_token"}))
+
+    fake.token_script = [handler]
+
+
+def auth(fake: FakeOkta, tokens: TokenSet | None = None, **kwargs: Any) -> OktaAuth:
+    return OktaAuth(CONFIG, tokens or expired(), discovery=DiscoveryCache(), **kwargs)
+
+
+def test_threads_single_flight() -> None:
+    fake = FakeOkta()
+    slow(fake)
+    with AuthSession(CONFIG, okta_auth=auth(fake), transport=fake.transport()) as session:
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: session.get(API).status_code, range(8)))
+    assert statuses == [200] * 8
+    assert len(fake.token_calls) == 1
+    assert fake.jwks_calls == 1 and fake.discovery_calls == 1
+
+
+@pytest.mark.anyio
+async def test_tasks_single_flight() -> None:
+    fake = FakeOkta()
+    slow(fake)
+    results: list[int] = []
+    async with AsyncAuthSession(CONFIG, okta_auth=auth(fake), transport=fake.transport()) as s:
+
+        async def one() -> None:
+            results.append((await s.get(API)).status_code)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(50):
+                group.start_soon(one)
+    assert results == [200] * 50
+    assert len(fake.token_calls) == 1
+
+
+@pytest.mark.anyio
+async def test_threads_and_tasks_sharing_one_auth_single_flight() -> None:
+    fake = FakeOkta()
+    slow(fake, 0.2)
+    shared = auth(fake)
+    sync = AuthSession(CONFIG, okta_auth=shared, transport=fake.transport())
+    statuses: list[int] = []
+    async with AsyncAuthSession(CONFIG, okta_auth=shared, transport=fake.transport()) as s:
+
+        async def one() -> None:
+            statuses.append((await s.get(API)).status_code)
+
+        threads = [
+            threading.Thread(target=lambda: statuses.append(sync.get(API).status_code))
+            for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        async with anyio.create_task_group() as group:
+            for _ in range(50):
+                group.start_soon(one)
+        for thread in threads:
+            await anyio.to_thread.run_sync(thread.join)
+    sync.close()
+    assert statuses == [200] * 58
+    assert len(fake.token_calls) == 1
+
+
+def test_failed_refresh_is_shared_by_concurrent_threads() -> None:
+    fake = FakeOkta()
+
+    def dead(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.2)
+        return httpx.Response(400, json={"error": "invalid_grant", "error_description": "gone"})
+
+    fake.token_script = [dead, dead, dead]
+    errors: list[BaseException] = []
+
+    def call(session: AuthSession) -> None:
+        try:
+            session.get(API)
+        except LoginRequired as exc:
+            errors.append(exc)
+
+    with AuthSession(CONFIG, okta_auth=auth(fake), transport=fake.transport()) as session:
+        threads = [threading.Thread(target=call, args=(session,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with pytest.raises(LoginRequired):  # and later requests do not resend the dead token
+            session.get(API)
+    assert len(errors) == 8 and len(fake.token_calls) == 1
+
+
+def test_token_responses_never_reach_history() -> None:
+    fake = FakeOkta()
+    fake.api_status = [401]
+    fresh = TokenSet("at-live-abcdefghijklmnopqrstuv", time.time() + 3600, refresh_token="r" * 30)
+    with AuthSession(CONFIG, okta_auth=auth(fake, fresh), transport=fake.transport()) as session:
+        response = session.get(API)
+    assert response.status_code == 200
+    assert [r.status_code for r in response.history] == [401]
+    assert len(fake.token_calls) == 1
+    for old in response.history:
+        assert b"access_token" not in old.content and b"refresh_token" not in old.content
+
+
+def test_id_token_for_another_user_is_rejected_and_tokens_kept() -> None:
+    fake = FakeOkta()
+    fake.sub = "00usomeoneelse"
+    before = expired()
+    with AuthSession(CONFIG, okta_auth=auth(fake, before), transport=fake.transport()) as s:
+        with pytest.raises(TokenVerificationError, match="another user"):
+            s.get(API)
+        assert s.tokens is before
+
+
+def test_id_token_signed_by_unknown_key_is_rejected() -> None:
+    fake = FakeOkta()
+    fake.signing_kid = "rogue"
+    with AuthSession(CONFIG, okta_auth=auth(fake), transport=fake.transport()) as s:
+        with pytest.raises(TokenVerificationError, match="signing key"):
+            s.get(API)
+
+
+def test_keys_unreachable_keeps_new_tokens_but_not_the_unverified_id_token() -> None:
+    fake = FakeOkta()
+    original = fake.handle
+
+    def no_keys(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/v1/keys"):
+            raise httpx.ConnectError("down", request=request)
+        return original(request)
+
+    old = expired()
+    transport = httpx.MockTransport(no_keys)
+    with AuthSession(CONFIG, okta_auth=auth(fake, old), transport=transport) as s:
+        assert s.get(API).status_code == 200
+        assert s.tokens is not None
+        assert s.tokens.access_token != old.access_token
+        assert s.tokens.id_token == old.id_token  # the new, unverified one was not kept
+
+
+def test_forced_refresh_logout_and_repr() -> None:
+    fake = FakeOkta()
+    fake.rotate = True
+    seen: list[TokenSet] = []
+    fresh = TokenSet("at-live-abcdefghijklmnopqrstuv", time.time() + 3600, refresh_token="r" * 30)
+    session = AuthSession(CONFIG, fresh, on_tokens=seen.append, transport=fake.transport())
+    with session:
+        new = session.refresh()
+        assert seen == [new] and new.refresh_token != "r" * 30
+        assert "[masked]" in repr(session) and new.access_token not in repr(session)
+        session.logout()
+        assert session.tokens is None
+    revokes = fake.token_calls[-2:]
+    assert [r["token_type_hint"] for r in revokes] == ["refresh_token", "access_token"]
+    assert revokes[0]["token"] == new.refresh_token
+
+
+def test_client_credentials_session_fetches_again_after_expiry() -> None:
+    fake = FakeOkta()
+    config = OktaConfig(ISSUER, "svc", "s" * 40)
+    now = [time.time()]
+    cc = OktaAuth(config, grant="client_credentials", scopes=("demo.read",), clock=lambda: now[0])
+    with AuthSession(config, okta_auth=cc, transport=fake.transport()) as s:
+        s.get(API)
+        s.get(API)
+        assert len(fake.token_calls) == 1
+        now[0] += 3600
+        s.get(API)
+        assert len(fake.token_calls) == 2
+    assert all(call["grant_type"] == "client_credentials" for call in fake.token_calls)
+
+
+def test_client_credentials_constructor() -> None:
+    fake = FakeOkta()
+    config = OktaConfig(ISSUER, "svc", "s" * 40)
+    with AuthSession.client_credentials(config, ["demo.read"], transport=fake.transport()) as s:
+        assert s.get(API).status_code == 200
+        assert s.okta_auth.grant == "client_credentials" and s.tokens is not None
+    assert fake.token_calls == [{"grant_type": "client_credentials", "scope": "demo.read"}]
