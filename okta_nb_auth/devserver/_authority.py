@@ -131,7 +131,13 @@ class Authority:
                 token,
                 audience=server.audience,
                 issuer=server.issuer,
-                options={"verify_exp": False, "require": ["exp", "jti", "iat"]},
+                # Expiry is checked below against the server's clock, which may be shifted;
+                # PyJWT's own exp/iat checks would use the wall clock.
+                options={
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "require": ["exp", "jti", "iat"],
+                },
             )
         except jwt.PyJWTError:
             raise invalid from None
@@ -148,7 +154,7 @@ class Authority:
         claims = server.keys.decode(
             token,
             issuer=server.issuer,
-            options={"verify_aud": False, "verify_exp": False},
+            options={"verify_aud": False, "verify_exp": False, "verify_iat": False},
         )
         if verify_exp and float(claims.get("exp", 0)) <= self.store.clock():
             raise jwt.ExpiredSignatureError("expired")
