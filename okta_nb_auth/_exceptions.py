@@ -53,6 +53,11 @@ class OktaAuthError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this instead of printing a stack trace: these errors are the user's
+        # to fix (or to retry), and the message says how, so a traceback only hides it.
+        return [f"{type(self).__name__}: {self.message}"]
+
     def __repr__(self) -> str:
         parts = [repr(self.message)]
         if self.error is not None:

@@ -1,0 +1,236 @@
+"""Helpers for the tutorial notebooks: the set-up cell, masked displays, the timeline plot.
+
+The first cell of every notebook is::
+
+    from okta_nb_auth.tutorial import setup
+    tut = setup()
+
+It uses a real Okta org when the ``OKTA_*`` variables are set, and otherwise starts the dev
+server on 127.0.0.1. Later cells use ``tut.config(app)`` and ``tut.login(app)`` and do not care
+which. Cells that need the dev server's controls (faults, clock, events) check ``tut.is_dev``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._config import OktaConfig
+from ._exceptions import ConfigError
+from ._models import TokenSet
+
+if TYPE_CHECKING:
+    from .devserver import DevServer, Event
+
+__all__ = ["Tutorial", "claims", "masked", "plot_timeline", "setup"]
+
+OKTA_VARIABLES = (
+    "OKTA_DOMAIN",
+    "OKTA_ISSUER",
+    "OKTA_CLIENTID",
+    "OKTA_CLIENT_ID",
+    "OKTA_CLIENTSECRET",
+    "OKTA_CLIENT_SECRET",
+)
+PRESENTER_ENV = "OKTA_NB_AUTH_PRESENTER"
+_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+_USER_CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{8}\b")
+
+
+def masked(text: str, presenter: bool | None = None) -> str:
+    """``text`` with e-mail addresses and user codes hidden when presenter mode is on."""
+    if presenter is None:
+        presenter = os.environ.get(PRESENTER_ENV) == "1"
+    if not presenter:
+        return text
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}…@{m.group(2)}", text)
+    return _USER_CODE.sub("••••••••", text)
+
+
+def claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, decoded WITHOUT verification: for reading in a lesson only.
+
+    Code that trusts claims must verify the token first (``TokenVerifier``,
+    ``verify_access_token``). Never decode an org authorization server's access token to
+    learn anything: Okta says its format may change at any time.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ValueError("not a JWT: a JWT has three dot-separated parts")
+    segment = parts[1] + "=" * (-len(parts[1]) % 4)  # base64url, padding restored (bug #10)
+    payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment))
+    return payload
+
+
+@dataclass
+class Tutorial:
+    """What the set-up cell found: the dev server, or a real Okta org from ``OKTA_*``."""
+
+    dev: DevServer | None = None
+    okta_config: OktaConfig | None = None
+    presenter: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_dev(self) -> bool:
+        return self.dev is not None
+
+    @property
+    def issuer(self) -> str:
+        if self.dev is not None:
+            return self.dev.issuer
+        assert self.okta_config is not None
+        return self.okta_config.issuer
+
+    def config(self, app: str = "native", **overrides: Any) -> OktaConfig:
+        """The :class:`OktaConfig` of ``app`` (real Okta: the app of the ``OKTA_*`` variables)."""
+        if self.dev is not None:
+            return self.dev.config(app, **overrides)
+        assert self.okta_config is not None
+        if overrides:
+            values = {k: getattr(self.okta_config, k) for k in _CONFIG_FIELDS}
+            return OktaConfig(**{**values, **overrides})
+        return self.okta_config
+
+    def login(
+        self, app: str = "native", *, scopes: Any = None, user: str | None = None
+    ) -> TokenSet:
+        """Tokens of a completed login: instant on the dev server, the device flow on Okta."""
+        if self.dev is not None:
+            return self.dev.login_as(user or "ada@example.com", app=app, scopes=scopes)
+        from . import login
+
+        config = self.config(app) if scopes is None else self.config(app, scopes=scopes)
+        session = login(config, flow="device").wait()
+        tokens: TokenSet = session.tokens
+        return tokens
+
+    def needs_dev(self, what: str) -> bool:
+        """True on the dev server; on real Okta, say why the cell does nothing and return False."""
+        if self.dev is None:
+            print(f"This cell {what}, which only the dev server can do; skipped on real Okta.")
+        return self.dev is not None
+
+    def show(self, value: object) -> None:
+        """Print ``value`` with presenter-mode masking."""
+        print(masked(str(value), self.presenter))
+
+    def show_claims(self, token: str, keys: Iterable[str] | None = None) -> None:
+        """Print a token's claims (decoded, not verified), one per line, masked for presenters."""
+        payload = claims(token)
+        for key in keys if keys is not None else payload:
+            if key in payload:
+                self.show(f"{key:>10}: {json.dumps(payload[key])}")
+
+    def close(self) -> None:
+        if self.dev is not None:
+            self.dev.stop()
+
+    def __repr__(self) -> str:
+        where = "the dev server" if self.dev is not None else "a real Okta org"
+        return f"<Tutorial on {where}: issuer {self.issuer}>"
+
+
+_CONFIG_FIELDS = (
+    "issuer",
+    "client_id",
+    "client_secret",
+    "scopes",
+    "redirect_uri",
+    "token_endpoint_auth_method",
+    "audience",
+    "allow_insecure_http",
+)
+
+
+class SetupError(ConfigError):
+    """The set-up cell cannot continue; the message says what to fix."""
+
+
+def _check_issuer(config: OktaConfig) -> None:
+    url = config.issuer + "/.well-known/openid-configuration"
+    try:
+        response = httpx.get(url, timeout=10)
+    except httpx.HTTPError as exc:
+        raise SetupError(
+            f"Cannot reach {url} ({type(exc).__name__}). Check OKTA_DOMAIN / OKTA_ISSUER for "
+            "a typo and your network."
+        ) from None
+    if response.status_code != 200:
+        raise SetupError(
+            f"{url} answered HTTP {response.status_code}. The issuer is probably mistyped: "
+            "in the Okta Admin Console, Security > API > Authorization Servers shows the exact "
+            "Issuer URI (for example https://dev-123456.okta.com/oauth2/default)."
+        )
+
+
+def setup(
+    environ: Mapping[str, str] | None = None,
+    *,
+    presenter: bool | None = None,
+    check: bool = True,
+    **dev_options: Any,
+) -> Tutorial:
+    """Start the tutorial: real Okta when ``OKTA_*`` is set, else the dev server on loopback.
+
+    A partial or wrong set of ``OKTA_*`` variables raises one :class:`ConfigError` whose
+    message says what is missing or wrong. ``presenter=True`` (or ``OKTA_NB_AUTH_PRESENTER=1``)
+    masks e-mail addresses and user codes in what the helpers print.
+    """
+    env = os.environ if environ is None else environ
+    if presenter is None:
+        presenter = env.get(PRESENTER_ENV) == "1"
+    present = [name for name in OKTA_VARIABLES if env.get(name, "").strip()]
+    if not present:
+        from .devserver import DevServer
+
+        return Tutorial(dev=DevServer(port=0, **dev_options).start(), presenter=presenter)
+    try:
+        config = OktaConfig.from_env(env)
+    except ConfigError as exc:
+        raise SetupError(
+            f"Some OKTA_* variables are set ({', '.join(present)}), but not all: {exc} "
+            "Unset them all to use the offline dev server instead."
+        ) from None
+    if check:
+        _check_issuer(config)
+    return Tutorial(okta_config=config, presenter=presenter)
+
+
+def plot_timeline(events: Iterable[Event], ax: Any = None, title: str | None = None) -> Any:
+    """Draw access-token lifetimes, refreshes, rotations and errors from ``dev.events``.
+
+    Returns the matplotlib Axes. Times are seconds since the first event.
+    """
+    import matplotlib.pyplot as plt
+
+    rows = list(events)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3))
+    if not rows:
+        ax.set_title("no token-endpoint calls yet")
+        return ax
+    start = rows[0].at
+    y = 0
+    for event in rows:
+        x = event.at - start
+        if event.endpoint != "token":
+            continue
+        if event.error is None and event.expires_at is not None:
+            y += 1
+            ax.barh(y, event.expires_at - event.at, left=x, height=0.6, color="#8fb8de")
+            marker = "D" if event.detail == "rotated" else "o"
+            ax.plot(x, y, marker, color="#1f5f99")
+        else:
+            ax.plot(x, max(y, 1), "x", color="#c0392b", markersize=10)
+    ax.set_xlabel("seconds since the first token call")
+    ax.set_ylabel("access tokens")
+    ax.set_title(title or "access-token lifetimes (bars), refreshes (o), rotations (D), errors (x)")
+    return ax
