@@ -9,7 +9,8 @@ All behaviour lives in one generator, :meth:`OktaAuth._flow`. It yields
 * and three instructions: ``LOCK`` / ``UNLOCK`` around a refresh, ``Sleep`` between retries
   (see :mod:`okta_nb_auth._steps`).
 
-The sync and async drivers only carry these out (a thread lock, an anyio lock, a sleep).
+The drivers (:mod:`okta_nb_auth._flowauth`) only carry these out: a thread lock, an anyio
+lock, a sleep.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import copy
 import itertools
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -34,6 +35,7 @@ from ._exceptions import (
     RateLimited,
     TransientError,
 )
+from ._flowauth import FlowAuth
 from ._models import TokenSet
 from ._protocol import (
     client_credentials_request,
@@ -43,7 +45,7 @@ from ._protocol import (
     revoke_request,
     server_skew,
 )
-from ._steps import LOCK, UNLOCK, Flow, Locks, Sleep, drive_async, drive_sync
+from ._steps import LOCK, UNLOCK, Flow, Sleep
 from ._verify import TokenVerifier
 
 __all__ = ["OktaAuth"]
@@ -60,7 +62,7 @@ def _again(failure: OktaAuthError) -> OktaAuthError:
     return clone
 
 
-class OktaAuth(httpx.Auth):
+class OktaAuth(FlowAuth):
     """Attach a fresh Okta access token to every request.
 
     ``grant`` is ``"refresh_token"`` (user sessions) or ``"client_credentials"`` (service
@@ -99,7 +101,8 @@ class OktaAuth(httpx.Auth):
         self.grant = grant
         self.scopes = config.scopes if scopes is None else scopes
         self._verify = verify_id_tokens and grant == "refresh_token"
-        self._clock, self._sleep, self._async_sleep = clock, sleep, async_sleep
+        super().__init__(sleep=sleep, async_sleep=async_sleep)
+        self._clock = clock
         self._max_retries, self._max_wait = max_retries, max_wait
         self._discovery = discovery
         self.verifier = TokenVerifier(config, clock=clock, discovery=discovery)
@@ -111,10 +114,6 @@ class OktaAuth(httpx.Auth):
         self._dead_refresh_token: str | None = None
         self._id_claims: dict[str, Any] | None = None
         self.skew = 0.0  # server clock minus ours, from the last token response's Date
-        self._locks = Locks()
-        self._client: httpx.Client | None = None
-        self._aclient: httpx.AsyncClient | None = None
-        self._owned: list[httpx.Client | httpx.AsyncClient] = []
 
     # ------------------------------------------------------------------ public state
 
@@ -136,14 +135,6 @@ class OktaAuth(httpx.Auth):
         self._failure, self._dead_refresh_token, self._id_claims = None, None, None
         if notify and tokens is not None:
             self._notify(tokens)
-
-    def bind(self, client: httpx.Client | httpx.AsyncClient) -> None:
-        """Send token, discovery and JWKS requests with ``client`` (the session binds itself,
-        so ``transport=``, proxies and TLS settings apply to token calls too)."""
-        if isinstance(client, httpx.AsyncClient):
-            self._aclient = client
-        else:
-            self._client = client
 
     # ------------------------------------------------------------------ the one flow
 
@@ -337,81 +328,6 @@ class OktaAuth(httpx.Auth):
         finally:
             self.set_tokens(None)
         yield UNLOCK
-
-    # ------------------------------------------------------------------ drivers
-
-    def _send(self, request: httpx.Request) -> httpx.Response:
-        if self._client is None:
-            self._client = httpx.Client()
-            self._owned.append(self._client)
-        return self._client.send(request, auth=None)
-
-    async def _asend(self, request: httpx.Request) -> httpx.Response:
-        if self._aclient is None:
-            self._aclient = httpx.AsyncClient()
-            self._owned.append(self._aclient)
-        return await self._aclient.send(request, auth=None)
-
-    def _sync(
-        self, flow: Flow[T], request: httpx.Request | None, out: list[T]
-    ) -> Generator[httpx.Request, httpx.Response, None]:
-        return drive_sync(flow, request, out, locks=self._locks, sleep=self._sleep, send=self._send)
-
-    def _async(
-        self, flow: Flow[T], request: httpx.Request | None, out: list[T]
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        return drive_async(
-            flow, request, out, locks=self._locks, sleep=self._async_sleep, send=self._asend
-        )
-
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
-        """httpx's sync entry point: the one flow, with a thread lock."""
-        yield from self._sync(self._flow(request), request, [])
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """httpx's async entry point: the one flow, with an anyio lock (plus the thread lock)."""
-        driver = self._async(self._flow(request), request, [])
-        try:
-            step = await driver.__anext__()
-            while True:
-                response = yield step
-                step = await driver.asend(response)
-        except StopAsyncIteration:
-            return
-        finally:
-            await driver.aclose()
-
-    def run(self, flow: Flow[T]) -> T:
-        """Run a flow that sends no caller request (refresh, logout) synchronously."""
-        out: list[T] = []
-        for _ in self._sync(flow, None, out):
-            raise AssertionError("this flow has no caller request")  # pragma: no cover
-        return out[0]
-
-    async def arun(self, flow: Flow[T]) -> T:
-        """The async twin of :meth:`run`."""
-        out: list[T] = []
-        async for _ in self._async(flow, None, out):
-            raise AssertionError("this flow has no caller request")  # pragma: no cover
-        return out[0]
-
-    def close(self) -> None:
-        """Close the sync client this object created for itself, if any."""
-        for client in self._owned:
-            if isinstance(client, httpx.Client):
-                client.close()
-
-    async def aclose(self) -> None:
-        """Close the clients this object created for itself, if any."""
-        for client in self._owned:
-            if isinstance(client, httpx.AsyncClient):
-                await client.aclose()
-            else:
-                client.close()
 
     def __repr__(self) -> str:
         return (

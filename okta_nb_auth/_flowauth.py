@@ -1,0 +1,126 @@
+"""FlowAuth: an :class:`httpx.Auth` whose behaviour is one request-yielding flow.
+
+Subclasses write :meth:`FlowAuth._flow`; this base class runs it for :class:`httpx.Client`
+(``sync_auth_flow``) and :class:`httpx.AsyncClient` (``async_auth_flow``) and for calls made
+outside a request (:meth:`run`, :meth:`arun`). The flow's own requests go out through the
+bound client (see :meth:`bind`); the caller's request goes back to httpx, so API responses
+still stream and token responses never enter ``response.history``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from typing import TypeVar
+
+import anyio
+import httpx
+
+from ._steps import Flow, Locks, drive_async, drive_sync
+
+__all__ = ["FlowAuth"]
+
+T = TypeVar("T")
+
+
+class FlowAuth(httpx.Auth):
+    """Runs ``self._flow(request)`` with a thread lock (sync) or an anyio lock (async)."""
+
+    requires_request_body = False
+    requires_response_body = False
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], object] = time.sleep,
+        async_sleep: Callable[[float], Awaitable[object]] = anyio.sleep,
+    ) -> None:
+        self._sleep, self._async_sleep = sleep, async_sleep
+        self._locks = Locks()
+        self._client: httpx.Client | None = None
+        self._aclient: httpx.AsyncClient | None = None
+        self._owned: list[httpx.Client | httpx.AsyncClient] = []
+
+    def _flow(self, request: httpx.Request) -> Flow[None]:
+        raise NotImplementedError
+
+    def bind(self, client: httpx.Client | httpx.AsyncClient) -> None:
+        """Send token, discovery and JWKS requests with ``client`` (the session binds itself,
+        so ``transport=``, proxies and TLS settings apply to token calls too)."""
+        if isinstance(client, httpx.AsyncClient):
+            self._aclient = client
+        else:
+            self._client = client
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        if self._client is None:
+            self._client = httpx.Client()
+            self._owned.append(self._client)
+        return self._client.send(request, auth=None)
+
+    async def _asend(self, request: httpx.Request) -> httpx.Response:
+        if self._aclient is None:
+            self._aclient = httpx.AsyncClient()
+            self._owned.append(self._aclient)
+        return await self._aclient.send(request, auth=None)
+
+    def _sync(
+        self, flow: Flow[T], request: httpx.Request | None, out: list[T]
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        return drive_sync(flow, request, out, locks=self._locks, sleep=self._sleep, send=self._send)
+
+    def _async(
+        self, flow: Flow[T], request: httpx.Request | None, out: list[T]
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        return drive_async(
+            flow, request, out, locks=self._locks, sleep=self._async_sleep, send=self._asend
+        )
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """httpx's sync entry point: the one flow, with a thread lock."""
+        yield from self._sync(self._flow(request), request, [])
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """httpx's async entry point: the one flow, with an anyio lock (plus the thread lock)."""
+        driver = self._async(self._flow(request), request, [])
+        try:
+            step = await driver.__anext__()
+            while True:
+                response = yield step
+                step = await driver.asend(response)
+        except StopAsyncIteration:
+            return
+        finally:
+            await driver.aclose()
+
+    def run(self, flow: Flow[T]) -> T:
+        """Run a flow that sends no caller request (refresh, logout) synchronously."""
+        out: list[T] = []
+        for _ in self._sync(flow, None, out):
+            raise AssertionError("this flow has no caller request")  # pragma: no cover
+        return out[0]
+
+    async def arun(self, flow: Flow[T]) -> T:
+        """The async twin of :meth:`run`."""
+        out: list[T] = []
+        async for _ in self._async(flow, None, out):
+            raise AssertionError("this flow has no caller request")  # pragma: no cover
+        return out[0]
+
+    def close(self) -> None:
+        """Close the sync client this object created for itself, if any."""
+        for client in self._owned:
+            if isinstance(client, httpx.Client):
+                client.close()
+
+    async def aclose(self) -> None:
+        """Close the clients this object created for itself, if any."""
+        for client in self._owned:
+            if isinstance(client, httpx.AsyncClient):
+                await client.aclose()
+            else:
+                client.close()
