@@ -73,9 +73,6 @@ class OktaAuth(FlowAuth):
     failures; a rate limit resetting more than ``max_wait`` seconds ahead is not waited for.
     """
 
-    requires_request_body = False
-    requires_response_body = False
-
     def __init__(
         self,
         config: OktaConfig,
@@ -261,7 +258,9 @@ class OktaAuth(FlowAuth):
         return tokens, tokens.expires_at - sent_at, claims
 
     def _refresh_token(self) -> str:
-        token = self._tokens.refresh_token if self._tokens else None
+        if self._tokens is None:
+            raise LoginRequired("There are no tokens yet: log in first.")
+        token = self._tokens.refresh_token
         if token is None:
             raise LoginRequired(
                 "The access token expired and there is no refresh token: log in again. To "
