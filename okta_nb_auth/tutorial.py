@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ OKTA_VARIABLES = (
     "OKTA_CLIENT_SECRET",
 )
 PRESENTER_ENV = "OKTA_NB_AUTH_PRESENTER"
+#: A TOML file for the dev server the set-up cell starts (tests pin secrets with it).
+DEVSERVER_CONFIG_ENV = "OKTA_NB_AUTH_DEVSERVER_CONFIG"
 _EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 _USER_CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{8}\b")
 
@@ -112,6 +115,20 @@ class Tutorial:
         tokens: TokenSet = session.tokens
         return tokens
 
+    def clock(self) -> float:
+        """Now, as the server sees it: the dev server's clock (which :meth:`wait` moves)."""
+        return self.dev.now() if self.dev is not None else time.time()
+
+    def wait(self, seconds: float) -> None:
+        """Let ``seconds`` pass: instantly on the dev server (its clock jumps), really on Okta.
+
+        Pass ``clock=tut.clock`` to ``OktaAuth`` so the client sees the same jump.
+        """
+        if self.dev is not None:
+            self.dev.advance_clock(seconds)
+        else:
+            time.sleep(seconds)
+
     def needs_dev(self, what: str) -> bool:
         """True on the dev server; on real Okta, say why the cell does nothing and return False."""
         if self.dev is None:
@@ -123,11 +140,17 @@ class Tutorial:
         print(masked(str(value), self.presenter))
 
     def show_claims(self, token: str, keys: Iterable[str] | None = None) -> None:
-        """Print a token's claims (decoded, not verified), one per line, masked for presenters."""
+        """Print a token's claims (decoded, not verified), one per line, masked for presenters.
+
+        ``jti`` and ``at_hash`` are shortened: not secret, but token-shaped noise.
+        """
         payload = claims(token)
         for key in keys if keys is not None else payload:
             if key in payload:
-                self.show(f"{key:>10}: {json.dumps(payload[key])}")
+                value = payload[key]
+                if key in ("jti", "at_hash") and isinstance(value, str):
+                    value = value[:6] + "…"
+                self.show(f"{key:>10}: {json.dumps(value)}")
 
     def close(self) -> None:
         if self.dev is not None:
@@ -191,6 +214,7 @@ def setup(
     if not present:
         from .devserver import DevServer
 
+        dev_options.setdefault("config", env.get(DEVSERVER_CONFIG_ENV) or None)
         return Tutorial(dev=DevServer(port=0, **dev_options).start(), presenter=presenter)
     try:
         config = OktaConfig.from_env(env)
