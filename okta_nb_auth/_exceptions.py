@@ -5,6 +5,8 @@
     OktaAuthError                  root; carries Okta's ``error`` / ``error_description`` as data
     ├── ConfigError                fix a setting (issuer, client, app grant types, scopes)
     ├── LoginRequired              the user must log in again (``invalid_grant``, no refresh token)
+    │   ├── LoginCancelled         a login was stopped (cancel, log out, a second login, Ctrl-C)
+    │   └── LoginTimeout           the device code expired or the browser redirect never came
     ├── TransientError             retry later; the current tokens are kept
     │   ├── RateLimited            HTTP 429, with ``retry_at`` from ``X-Rate-Limit-Reset``
     │   └── KeyFetchError          the signing keys (JWKS) could not be fetched
@@ -20,7 +22,9 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "KeyFetchError",
+    "LoginCancelled",
     "LoginRequired",
+    "LoginTimeout",
     "OktaAuthError",
     "ProtocolError",
     "RateLimited",
@@ -73,6 +77,14 @@ class ConfigError(OktaAuthError):
 
 class LoginRequired(OktaAuthError):
     """The session cannot continue without a new login (retrying will not help)."""
+
+
+class LoginCancelled(LoginRequired):
+    """A login was stopped before it finished (a cancel, a log-out, a newer login, Ctrl-C)."""
+
+
+class LoginTimeout(LoginRequired):
+    """A login took too long: the device code expired, or no browser redirect arrived."""
 
 
 class TransientError(OktaAuthError):

@@ -1,0 +1,324 @@
+"""Login flows that send and wait: the device authorization grant (RFC 8628) and what all
+flows share (discovery, sending, cancellable waiting, ID-token verification).
+
+Nothing here prints. Progress is reported through callbacks (``on_code``, ``on_poll``), so a
+widget, a terminal or a test can show it. Waiting goes through :class:`Waiter`: by default a
+``threading.Event`` wait that a cancel cuts short; tests inject ``sleep`` and ``clock``.
+Every flow ends with :func:`finish_login`: the ID token is verified, then the tokens are set on
+an :class:`~okta_nb_auth.AuthSession` (a new one, or the caller's, which a re-login resumes).
+The authorization-code + PKCE flow lives in :mod:`okta_nb_auth._loopback`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ._config import OktaConfig
+from ._discovery import ServerMetadata, discovery_flow
+from ._drive import network_error, run_sync
+from ._exceptions import (
+    ConfigError,
+    LoginCancelled,
+    LoginRequired,
+    LoginTimeout,
+    OktaAuthError,
+    ProtocolError,
+    RateLimited,
+    TransientError,
+)
+from ._models import TokenSet
+from ._protocol import (
+    DEVICE_CODE_GRANT,
+    device_authorize_request,
+    device_code_request,
+    error_from_response,
+    json_body,
+    parse_token_response,
+)
+from ._session import AuthSession
+
+__all__ = [
+    "DeviceCode",
+    "LoginResult",
+    "PollStatus",
+    "Waiter",
+    "device_login",
+    "discover",
+    "finish_login",
+    "poll_device",
+    "send",
+    "start_device",
+]
+
+#: RFC 8628 §3.5: the polling interval when the server names none, and the slow_down step.
+DEFAULT_INTERVAL = 5.0
+SLOW_DOWN_STEP = 5.0
+#: Consecutive network failures tolerated while polling (with backoff) before giving up.
+MAX_POLL_FAILURES = 5
+
+
+@dataclass(frozen=True)
+class DeviceCode:
+    """What the user needs to approve a device login; ``device_code`` itself is never shown."""
+
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    expires_in: float
+    interval: float
+    device_code: str = field(repr=False)
+
+    @property
+    def link(self) -> str:
+        """The page to open: with the code filled in when the server offers that."""
+        return self.verification_uri_complete or self.verification_uri
+
+
+@dataclass(frozen=True)
+class PollStatus:
+    """One poll's outcome: ``state`` is ``pending``, ``slow_down`` or ``retrying``."""
+
+    state: str
+    interval: float
+    seconds_left: float
+
+
+@dataclass(frozen=True, repr=False)
+class LoginResult:
+    """A finished login: the session holding the tokens and the verified ID-token claims."""
+
+    session: AuthSession
+    claims: Mapping[str, Any]
+    flow: str
+
+    @property
+    def user(self) -> str:
+        """Who signed in, for people: ``Name <email>``, or whichever of the two exists."""
+        return describe_user(self.claims)
+
+    def __repr__(self) -> str:
+        return f"LoginResult(flow={self.flow!r}, user={self.user!r})"
+
+
+def describe_user(claims: Mapping[str, Any]) -> str:
+    """``Ada Lovelace <ada@example.com>`` from ID-token claims (never a token)."""
+    name = claims.get("name")
+    email = claims.get("email") or claims.get("preferred_username")
+    if name and email and name != email:
+        return f"{name} <{email}>"
+    return str(name or email or claims.get("sub", "unknown user"))
+
+
+class Waiter:
+    """Cancellable waiting. Without ``sleep`` it waits on the ``cancel`` event, so a cancel
+    ends the wait at once; with an injected ``sleep`` (tests) it checks the event after."""
+
+    def __init__(
+        self,
+        cancel: threading.Event | None = None,
+        sleep: Callable[[float], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cancel = threading.Event() if cancel is None else cancel
+        self._sleep = sleep
+        self.clock = clock
+
+    def check(self) -> None:
+        """Raise :class:`LoginCancelled` once the login was cancelled."""
+        if self.cancel.is_set():
+            raise LoginCancelled("The login was cancelled.")
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` (or until cancelled)."""
+        self.check()
+        if self._sleep is None:
+            self.cancel.wait(max(seconds, 0.0))
+        else:
+            self._sleep(seconds)
+        self.check()
+
+
+def send(session: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """Send one of our own requests (no auth), network failures as :class:`TransientError`."""
+    try:
+        return session.send(request, auth=None)
+    except httpx.TransportError as exc:
+        raise network_error(exc) from exc
+
+
+def discover(config: OktaConfig, session: httpx.Client) -> ServerMetadata:
+    """The issuer's discovery document (cached per issuer)."""
+    return run_sync(discovery_flow(config.issuer), session)
+
+
+def finish_login(
+    config: OktaConfig,
+    session: AuthSession,
+    tokens: TokenSet,
+    *,
+    flow: str,
+    nonce: str | None = None,
+) -> LoginResult:
+    """Verify the ID token, then put the tokens on ``session`` (``on_tokens`` is called)."""
+    if not tokens.id_token:
+        raise ConfigError(
+            "The login returned no ID token, so who signed in cannot be verified: include "
+            "'openid' in the scopes."
+        )
+    auth = session.okta_auth
+    claims = auth.verifier.verify_id_token(tokens.id_token, session, nonce=nonce)
+    auth.set_tokens(tokens, notify=True)
+    return LoginResult(session=session, claims=claims, flow=flow)
+
+
+# ------------------------------------------------------------------ device authorization
+
+
+def _number(body: Mapping[str, Any], key: str, default: float | None) -> float:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ProtocolError(f"The device authorization response's {key!r} is not a number.")
+    return float(value)
+
+
+def start_device(config: OktaConfig, session: httpx.Client) -> DeviceCode:
+    """Ask for a device code and user code (RFC 8628 §3.1-3.2)."""
+    metadata = discover(config, session)
+    endpoint = metadata.endpoint("device_authorization_endpoint")
+    response = send(session, device_authorize_request(config, endpoint))
+    if not response.is_success:
+        raise error_from_response(response, time.time(), DEVICE_CODE_GRANT)
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise ProtocolError("The device authorization response is not a JSON object.")
+    strings = {}
+    for key in ("device_code", "user_code", "verification_uri"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise ProtocolError(f"The device authorization response lacks {key!r}.")
+        strings[key] = body[key]
+    complete = body.get("verification_uri_complete")
+    return DeviceCode(
+        user_code=strings["user_code"],
+        verification_uri=strings["verification_uri"],
+        verification_uri_complete=complete if isinstance(complete, str) and complete else None,
+        expires_in=_number(body, "expires_in", None),
+        interval=_number(body, "interval", DEFAULT_INTERVAL),
+        device_code=strings["device_code"],
+    )
+
+
+def _poll_once(
+    config: OktaConfig, session: httpx.Client, token_endpoint: str, device_code: str
+) -> TokenSet:
+    sent_at = time.time()
+    response = send(session, device_code_request(config, token_endpoint, device_code))
+    return parse_token_response(response, sent_at, DEVICE_CODE_GRANT)
+
+
+def _terminal(exc: OktaAuthError) -> OktaAuthError | None:
+    """The error to raise for a final poll answer, or None to keep polling."""
+    if exc.error == "access_denied":
+        return LoginRequired(
+            "The sign-in was denied on the activation page. Start the login again to retry.",
+            error=exc.error,
+            error_description=exc.error_description,
+            status_code=exc.status_code,
+        )
+    if exc.error in ("expired_token", "invalid_grant"):
+        return LoginTimeout(
+            "The code expired before the sign-in was approved. Start the login again for a "
+            "new code.",
+            error=exc.error,
+            error_description=exc.error_description,
+            status_code=exc.status_code,
+        )
+    return None
+
+
+def poll_device(
+    config: OktaConfig,
+    session: httpx.Client,
+    code: DeviceCode,
+    *,
+    waiter: Waiter | None = None,
+    on_poll: Callable[[PollStatus], object] | None = None,
+) -> TokenSet:
+    """Poll the token endpoint until the user approves (RFC 8628 §3.4-3.5).
+
+    Waits ``interval`` before each poll; ``slow_down`` adds 5 s for good; a network failure or
+    a 5xx waits twice as long (a 429 until the limit resets), up to 5 times in a row.
+    ``authorization_pending`` keeps polling; ``access_denied`` raises :class:`LoginRequired`;
+    ``expired_token`` (or our own deadline passing) raises :class:`LoginTimeout`.
+    """
+    waiter = waiter or Waiter()
+    token_endpoint = discover(config, session).token_endpoint
+    interval, delay, failures = code.interval, code.interval, 0
+    deadline = waiter.clock() + code.expires_in
+    while True:
+        waiter.pause(delay)
+        if waiter.clock() > deadline:
+            raise LoginTimeout(
+                "The code expired before the sign-in was approved. Start the login again."
+            )
+        delay = interval
+        try:
+            return _poll_once(config, session, token_endpoint, code.device_code)
+        except OktaAuthError as exc:
+            final = _terminal(exc)
+            if final is not None:
+                raise final from exc
+            if exc.error == "authorization_pending":
+                state, failures = "pending", 0
+            elif exc.error == "slow_down":
+                interval += SLOW_DOWN_STEP
+                state, delay, failures = "slow_down", interval, 0
+            elif isinstance(exc, TransientError) and failures < MAX_POLL_FAILURES:
+                failures += 1
+                state, delay = "retrying", _backoff(exc, interval, failures)
+            else:
+                raise
+        if on_poll is not None:
+            on_poll(PollStatus(state, delay, deadline - waiter.clock()))
+
+
+def _backoff(exc: TransientError, interval: float, failures: int) -> float:
+    if isinstance(exc, RateLimited) and exc.retry_at is not None:
+        return max(exc.retry_at - time.time(), interval)
+    return float(max(interval, 1.0) * 2**failures)
+
+
+def device_login(
+    config: OktaConfig,
+    *,
+    session: AuthSession | None = None,
+    cancel: threading.Event | None = None,
+    on_code: Callable[[DeviceCode], object] | None = None,
+    on_poll: Callable[[PollStatus], object] | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> LoginResult:
+    """Log in with the device authorization grant and return the signed-in session.
+
+    ``on_code`` receives the :class:`DeviceCode` to show (link and user code); ``on_poll``
+    each :class:`PollStatus`. Set ``cancel`` to stop (raises :class:`LoginCancelled`).
+    ``session``: an :class:`AuthSession` to put the tokens on (a re-login resumes it).
+    """
+    own = session is None
+    active = AuthSession(config) if session is None else session
+    try:
+        code = start_device(config, active)
+        if on_code is not None:
+            on_code(code)
+        waiter = Waiter(cancel, sleep, clock)
+        tokens = poll_device(config, active, code, waiter=waiter, on_poll=on_poll)
+        return finish_login(config, active, tokens, flow="device")
+    except BaseException:
+        if own:
+            active.close()
+        raise

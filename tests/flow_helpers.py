@@ -1,0 +1,58 @@
+"""Helpers for the login-flow tests: a free loopback port and a scripted browser."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Callable
+
+import httpx
+
+from okta_nb_auth import OktaConfig
+from okta_nb_auth.devserver import DevServer
+
+TXN = re.compile(r'name=txn value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def loopback_config(dev: DevServer) -> OktaConfig:
+    """The native app with a redirect URI on a free port (tests never fight over 8765)."""
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
+    dev.configure_app("native", redirect_uris=[redirect, "http://127.0.0.1:8765/callback"])
+    return dev.config("native")
+
+
+def sign_in(url: str, user: str, password: str, *, follow: bool = True) -> httpx.Response:
+    """Act as the browser: open the authorize URL, submit the sign-in form, follow the 302
+    to the loopback listener (when ``follow``). Returns the last response."""
+    with httpx.Client(timeout=5) as browser:
+        page = browser.get(url)
+        match = TXN.search(page.text)
+        assert match, page.text
+        form = {"txn": match.group(1), "username": user, "password": password, "action": "signin"}
+        answer = browser.post(url, data=form)
+        if answer.status_code != 302 or not follow:
+            return answer
+        return browser.get(answer.headers["Location"])
+
+
+def in_thread(target: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    """Run ``target`` in a thread; its return value or exception lands in the list."""
+    out: list[object] = []
+
+    def run() -> None:
+        try:
+            out.append(target())
+        except Exception as exc:
+            out.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
