@@ -200,6 +200,7 @@ class OktaAuth(FlowAuth):
         if self._attempts != seen[1] and self._failure is not None:
             raise _again(self._failure)  # the refresh we queued behind failed: share it
         self._attempts += 1
+        self._failure = None  # an attempt cancelled half-way must not resurrect an old failure
         try:
             tokens, lifetime, claims = yield from self._fetch_with_retries()
         except OktaAuthError as exc:

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from ._drive import run_async, run_sync
 from ._exceptions import ConfigError, ProtocolError, TransientError
 from ._protocol import json_body
 
@@ -20,7 +21,9 @@ __all__ = [
     "DISCOVERY_CACHE",
     "DiscoveryCache",
     "ServerMetadata",
+    "afetch_metadata",
     "discovery_flow",
+    "fetch_metadata",
     "parse_metadata",
 ]
 
@@ -151,3 +154,17 @@ def discovery_flow(
     metadata = parse_metadata(issuer, response)
     cache.put(metadata)
     return metadata
+
+
+def fetch_metadata(
+    issuer: str, client: httpx.Client, cache: DiscoveryCache | None = None
+) -> ServerMetadata:
+    """The issuer's validated metadata, fetched with ``client`` at most once per cache."""
+    return run_sync(discovery_flow(issuer, cache), client)
+
+
+async def afetch_metadata(
+    issuer: str, client: httpx.AsyncClient, cache: DiscoveryCache | None = None
+) -> ServerMetadata:
+    """The async twin of :func:`fetch_metadata`."""
+    return await run_async(discovery_flow(issuer, cache), client)

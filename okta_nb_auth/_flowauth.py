@@ -44,6 +44,11 @@ class FlowAuth(httpx.Auth):
     def _flow(self, request: httpx.Request) -> Flow[None]:
         raise NotImplementedError
 
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """httpx's generic hook: the sync driver (httpx itself calls the two entry points
+        below; this keeps a hand-written driver from sending unauthenticated requests)."""
+        yield from self.sync_auth_flow(request)
+
     def bind(self, client: httpx.Client | httpx.AsyncClient) -> None:
         """Send token, discovery and JWKS requests with ``client`` (the session binds itself,
         so ``transport=``, proxies and TLS settings apply to token calls too)."""

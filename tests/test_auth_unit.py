@@ -382,3 +382,26 @@ def test_client_credentials_fetches_without_refresh_token() -> None:
 def test_bad_grant_name() -> None:
     with pytest.raises(ValueError, match="grant"):
         OktaAuth(OktaConfig(ISSUER, CLIENT_ID), grant="password")
+
+
+def test_a_cancelled_attempt_does_not_resurrect_an_older_failure() -> None:
+    auth = make(tokens(expires_in=0), max_retries=0)
+    first = auth._flow(httpx.Request("GET", API))
+    next(first)
+    step = first.send(None)
+    with pytest.raises(TransientError):
+        first.send(reply(step, 500))  # attempt 1 fails and is remembered
+    waiter = auth._flow(httpx.Request("GET", API))
+    cancelled = auth._flow(httpx.Request("GET", API))
+    next(cancelled)
+    assert next(waiter) is LOCK  # queues behind the next attempt
+    assert is_token_request(cancelled.send(None))  # attempt 2 starts ...
+    cancelled.close()  # ... and its task is cancelled before the response arrives
+    assert is_token_request(waiter.send(None))  # the waiter tries itself, not the old error
+
+
+def test_auth_flow_is_the_sync_driver() -> None:
+    auth = make(tokens())
+    request = httpx.Request("GET", API)
+    flow = auth.auth_flow(request)
+    assert next(flow) is request and bearer(request).startswith("at-0")

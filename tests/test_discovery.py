@@ -7,8 +7,8 @@ import pytest
 from fake_okta import FakeOkta
 
 from okta_nb_auth import ConfigError, DiscoveryCache, ProtocolError, TransientError
-from okta_nb_auth._discovery import discovery_flow
-from okta_nb_auth._drive import run_async, run_sync
+from okta_nb_auth._discovery import afetch_metadata, discovery_flow, fetch_metadata
+from okta_nb_auth._drive import run_sync
 
 ISSUER = "https://dev-1.okta.com/oauth2/default"
 
@@ -98,8 +98,8 @@ def test_sync_driver_fetches_once() -> None:
     fake = FakeOkta(ISSUER)
     cache = DiscoveryCache()
     with httpx.Client(transport=fake.transport()) as client:
-        first = run_sync(discovery_flow(ISSUER, cache), client)
-        second = run_sync(discovery_flow(ISSUER, cache), client)
+        first = fetch_metadata(ISSUER, client, cache)
+        second = fetch_metadata(ISSUER, client, cache)
     assert first is second and fake.discovery_calls == 1
 
 
@@ -107,5 +107,5 @@ def test_sync_driver_fetches_once() -> None:
 async def test_async_driver() -> None:
     fake = FakeOkta(ISSUER)
     async with httpx.AsyncClient(transport=fake.transport()) as client:
-        metadata = await run_async(discovery_flow(ISSUER, DiscoveryCache()), client)
+        metadata = await afetch_metadata(ISSUER, client, DiscoveryCache())
     assert metadata.jwks_uri == f"{ISSUER}/v1/keys"
