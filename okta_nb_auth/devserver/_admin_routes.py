@@ -14,6 +14,7 @@ from ._authority import Authority, BearerFailure
 from ._controls import Controls
 from ._oauth_routes import bearer, bearer_error
 from ._settings import SettingsError
+from ._state import OAuthFailure
 
 __all__ = ["AdminRoutes", "DemoApi"]
 
@@ -80,7 +81,11 @@ class AdminRoutes:
                 return _bad("The admin API answers loopback clients only.", 403)
             try:
                 result = fn(request, await _json(request))
-            except (SettingsError, TypeError, ValueError) as exc:
+            except OAuthFailure as failure:  # e.g. login_as with an unknown scope
+                body = {"error": failure.error, "error_description": failure.description}
+                return JSONResponse(body, status_code=failure.status)
+            except (SettingsError, TypeError, ValueError, AttributeError) as exc:
+                # AttributeError: a JSON value of the wrong type, e.g. a number as user_code.
                 return _bad(str(exc))
             return JSONResponse({"ok": True} if result is None else result)
 
