@@ -10,6 +10,7 @@ import pytest
 from okta_nb_auth import (
     AuthSession,
     ConfigError,
+    KeyFetchError,
     LoginRequired,
     OktaAuth,
     RateLimited,
@@ -162,3 +163,46 @@ def test_access_token_verification_against_the_server(fresh_dev: DevServer) -> N
         assert claims["cid"] == config.client_id
         with pytest.raises(TokenVerificationError, match=r"demo\.write"):
             verifier.verify_access_token(token, client, required_scopes=["demo.write"])
+
+
+def test_issuer_spelled_differently_is_config_error(fresh_dev: DevServer) -> None:
+    # localhost and 127.0.0.1 reach the same server, but the issuer string must match exactly.
+    issuer = fresh_dev.issuer.replace("127.0.0.1", "localhost")
+    s, _ = session(fresh_dev, config=fresh_dev.config(issuer=issuer))
+    with s, pytest.raises(ConfigError, match="issuer"):
+        s.refresh()
+
+
+class NoKeys(httpx.BaseTransport):
+    """The real network, except that the JWKS endpoint is unreachable."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/v1/keys"):
+            raise httpx.ConnectError("unreachable", request=request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_keys_unreachable_is_key_fetch_error(fresh_dev: DevServer) -> None:
+    tokens = fresh_dev.login_as(ADA)
+    assert tokens.id_token is not None
+    verifier = TokenVerifier(fresh_dev.config())
+    with httpx.Client(transport=NoKeys()) as client, pytest.raises(KeyFetchError):
+        verifier.verify_id_token(tokens.id_token, client)
+
+
+def test_keys_unreachable_during_refresh_keeps_the_new_tokens(
+    fresh_dev: DevServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    tokens = fresh_dev.login_as(ADA)
+    with AuthSession(fresh_dev.config(), tokens, transport=NoKeys()) as s:
+        refreshed = s.refresh()
+        assert s.get(f"{fresh_dev.api_url}/whoami").status_code == 200
+    assert refreshed.access_token != tokens.access_token
+    assert refreshed.id_token == tokens.id_token  # the unverified new one was not kept
+    assert "Could not verify the new ID token" in caplog.text
