@@ -309,7 +309,10 @@ class OktaAuth(FlowAuth):
             log.exception("The on_tokens callback raised")
 
     def logout_flow(self) -> Flow[None]:
-        """Revoke the refresh token, then the access token, and forget both."""
+        """Revoke the refresh token, then the access token, and forget both.
+
+        The tokens are forgotten even when a revocation fails; its error is raised after.
+        """
         yield LOCK
         tokens = self._tokens
         try:

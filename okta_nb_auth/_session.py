@@ -30,6 +30,8 @@ def _make_auth(
     if okta_auth is not None:
         if tokens is not None:
             okta_auth.set_tokens(tokens)
+        if on_tokens is not None:
+            okta_auth.on_tokens = on_tokens
         return okta_auth
     return OktaAuth(config, tokens, leeway=leeway, on_tokens=on_tokens)
 
@@ -54,8 +56,9 @@ class AuthSession(httpx.Client):
     ``tokens`` come from a login (for example ``dev.login_as()`` or the device flow);
     ``on_tokens`` is called with the new :class:`TokenSet` after every refresh (the
     counterpart of NextAuth's ``jwt`` callback: store them there). Pass ``okta_auth=`` to
-    share one :class:`OktaAuth` between sessions or to tune it (clock, retries).
-    Other keyword arguments go to :class:`httpx.Client`.
+    share one :class:`OktaAuth` between sessions or to tune it (clock, retries); its own
+    config and leeway are then used. Other keyword arguments go to
+    :class:`httpx.Client`.
     """
 
     def __init__(
