@@ -275,20 +275,10 @@ class OktaAuth(FlowAuth):
     def _verified_claims(self, tokens: TokenSet) -> Flow[dict[str, Any] | None]:
         if not (self._verify and tokens.id_token):
             return None
-        now = self._clock() + self.skew
-        try:
-            previous = self._id_claims
-            old = self._tokens.id_token if self._tokens else None
-            if previous is None and old is not None:
-                previous = yield from self.verifier.id_token_flow(old, check_expiry=False)
-            return (yield from self.verifier.id_token_flow(
-                tokens.id_token, previous=previous, now=now
-            ))  # fmt: skip
-        except KeyFetchError as exc:
-            # The access and refresh tokens came straight from the token endpoint over TLS;
-            # dropping them would lose a rotated refresh token. Only the ID token is skipped.
-            log.warning("Could not verify the new ID token (%s); it was not kept.", exc)
-            return None
+        old = self._tokens.id_token if self._tokens else None
+        return (yield from self.verifier.refreshed_id_token_flow(
+            tokens.id_token, old, self._id_claims, now=self._clock() + self.skew
+        ))  # fmt: skip
 
     def _store(self, tokens: TokenSet, lifetime: float, claims: dict[str, Any] | None) -> None:
         self._tokens = self._tokens.merged_with(tokens) if self._tokens else tokens

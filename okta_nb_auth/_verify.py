@@ -8,6 +8,7 @@ message ever contains the token.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
@@ -18,11 +19,12 @@ import jwt
 from ._config import OktaConfig
 from ._discovery import DiscoveryCache, discovery_flow
 from ._drive import run_async, run_sync
-from ._exceptions import ConfigError, TokenVerificationError
+from ._exceptions import ConfigError, KeyFetchError, TokenVerificationError
 from ._jwks import JWKSCache
 
 __all__ = ["TokenVerifier", "verify_access_token"]
 
+log = logging.getLogger("okta_nb_auth")
 ALGORITHMS = ["RS256"]
 Claims = dict[str, Any]
 Flow = Generator[httpx.Request, httpx.Response, Claims]
@@ -134,6 +136,29 @@ class TokenVerifier:
             if "nonce" in claims and claims["nonce"] != previous.get("nonce"):
                 raise TokenVerificationError("The refreshed ID token carries a different nonce.")
         return claims
+
+    def refreshed_id_token_flow(
+        self,
+        token: str,
+        old_token: str | None,
+        previous: Mapping[str, Any] | None,
+        *,
+        now: float | None = None,
+    ) -> Generator[httpx.Request, httpx.Response, Claims | None]:
+        """Verify the ID token of a refresh against the one it replaces (OIDC Core §12.2).
+
+        ``previous`` are the old token's verified claims; without them the old token is
+        verified (signature and claims, not expiry) to learn its ``sub``. Returns None, with
+        a warning, when the keys cannot be fetched: the caller then keeps the new access and
+        refresh tokens (dropping them would lose a rotated refresh token) but not this ID token.
+        """
+        try:
+            if previous is None and old_token is not None:
+                previous = yield from self.id_token_flow(old_token, check_expiry=False)
+            return (yield from self.id_token_flow(token, previous=previous, now=now))
+        except KeyFetchError as exc:
+            log.warning("Could not verify the new ID token (%s); it was not kept.", exc)
+            return None
 
     def access_token_flow(
         self,
