@@ -51,7 +51,8 @@ def check_response(response: httpx.Response) -> None:
 def client(dev: DevServer, *, check: bool = True, **options: Any) -> httpx.Client:
     """A fresh browser-like client (own cookie jar) that never follows redirects."""
     hooks = {"response": [check_response]} if check else {}
-    return httpx.Client(base_url=dev.base_url, event_hooks=hooks, timeout=10, **options)
+    options.setdefault("timeout", 10)
+    return httpx.Client(base_url=dev.base_url, event_hooks=hooks, **options)
 
 
 def pkce() -> tuple[str, str]:
