@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -206,3 +207,15 @@ def test_keys_unreachable_during_refresh_keeps_the_new_tokens(
     assert refreshed.access_token != tokens.access_token
     assert refreshed.id_token == tokens.id_token  # the unverified new one was not kept
     assert "Could not verify the new ID token" in caplog.text
+
+
+def test_rate_limit_reset_is_converted_to_our_clock(fresh_dev: DevServer) -> None:
+    # X-Rate-Limit-Reset is an epoch in the server's clock, here an hour ahead of ours.
+    tokens = fresh_dev.login_as(ADA)
+    fresh_dev.advance_clock(3600)
+    fresh_dev.inject_fault(429)
+    s, _ = session(fresh_dev, tokens=tokens)
+    with s, pytest.raises(RateLimited) as info:
+        s.refresh()
+    assert info.value.retry_at is not None
+    assert 50 < info.value.retry_at - time.time() < 70
