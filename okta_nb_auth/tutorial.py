@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from ._models import TokenSet
 if TYPE_CHECKING:
     from .devserver import DevServer, Event
 
-__all__ = ["Tutorial", "claims", "masked", "plot_timeline", "setup"]
+__all__ = ["Tutorial", "claims", "masked", "plot_timeline", "presenter_mode", "setup"]
 
 OKTA_VARIABLES = (
     "OKTA_DOMAIN",
@@ -70,6 +71,30 @@ def claims(token: str) -> dict[str, Any]:
     segment = parts[1] + "=" * (-len(parts[1]) % 4)  # base64url, padding restored (bug #10)
     payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment))
     return payload
+
+
+class _MaskingStream:
+    """A stdout/stderr wrapper that masks e-mail addresses and user codes (presenter mode)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(masked(text, presenter=True))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def presenter_mode(on: bool = True) -> None:
+    """Mask e-mail addresses and user codes in everything printed from now on (or stop)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if on and not isinstance(stream, _MaskingStream):
+            setattr(sys, name, _MaskingStream(stream))
+        elif not on and isinstance(stream, _MaskingStream):
+            setattr(sys, name, stream._stream)
 
 
 @dataclass
@@ -210,6 +235,8 @@ def setup(
     env = os.environ if environ is None else environ
     if presenter is None:
         presenter = env.get(PRESENTER_ENV) == "1"
+    if presenter:
+        presenter_mode(True)
     present = [name for name in OKTA_VARIABLES if env.get(name, "").strip()]
     if not present:
         from .devserver import DevServer

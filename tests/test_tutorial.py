@@ -98,3 +98,19 @@ def test_timeline_plot_draws_one_bar_per_token(fresh_dev: DevServer) -> None:
     assert len(ax.patches) == 2  # two successful refreshes, each a lifetime bar
     markers = [line.get_marker() for line in ax.lines]
     assert markers.count("D") == 2 and markers.count("x") == 1
+
+
+def test_presenter_mode_masks_everything_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    from okta_nb_auth.tutorial import presenter_mode
+
+    presenter_mode(True)
+    presenter_mode(True)  # idempotent: no double wrapping
+    try:
+        print("user ada@example.com, code BCDFGHJK")
+    finally:
+        presenter_mode(False)
+    print("after: grace@example.com")
+    out = capsys.readouterr().out
+    assert "ada@example.com" not in out and "BCDFGHJK" not in out
+    assert "a…@example.com" in out
+    assert "after: grace@example.com" in out
