@@ -39,6 +39,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _check_path(issuer: str, path: str) -> None:
+    # Pasting an endpoint or a half issuer is the usual mistake (the article's bug #3).
+    segments = path.strip("/").split("/") if path.strip("/") else []
+    if ".well-known" in segments or "v1" in segments:
+        raise ConfigError(
+            f"{issuer!r} looks like an endpoint URL, not an issuer: use the part before "
+            "'/v1/…' or '/.well-known/…', such as 'https://dev-123456.okta.com/oauth2/default'."
+        )
+    if segments == ["oauth2"]:
+        raise ConfigError(
+            f"{issuer!r} lacks the authorization server id: use '…/oauth2/default' (or your "
+            "server's id) for a custom server, or drop '/oauth2' for the org server."
+        )
+
+
 def _normalise_issuer(issuer: str, allow_insecure_http: bool) -> str:
     issuer = issuer.strip().rstrip("/")
     parts = urlsplit(issuer)
@@ -50,6 +65,7 @@ def _normalise_issuer(issuer: str, allow_insecure_http: bool) -> str:
         )
     if parts.query or parts.fragment:
         raise ConfigError("The issuer must not contain a query string or a fragment.")
+    _check_path(issuer, parts.path)
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         if not (allow_insecure_http or os.environ.get(INSECURE_HTTP_ENV) == "1"):
             raise ConfigError(

@@ -167,3 +167,17 @@ def test_from_env_only_issuer_missing() -> None:
     with pytest.raises(ConfigError, match="OKTA_ISSUER") as info:
         OktaConfig.from_env({"OKTA_CLIENT_ID": "c"})
     assert "OKTA_CLIENT_ID" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "needle"),
+    [
+        ("https://dev-1.okta.com/oauth2/default/v1/token", "endpoint URL"),
+        ("https://dev-1.okta.com/oauth2/v1", "endpoint URL"),
+        ("https://dev-1.okta.com/oauth2/default/.well-known/openid-configuration", "endpoint"),
+        ("https://dev-1.okta.com/oauth2", "server id"),
+    ],
+)
+def test_pasted_endpoints_are_refused(issuer: str, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        OktaConfig(issuer, "c")
