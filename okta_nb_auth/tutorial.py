@@ -137,7 +137,9 @@ class Tutorial:
 
         config = self.config(app) if scopes is None else self.config(app, scopes=scopes)
         session = login(config, flow="device").wait()
-        tokens: TokenSet = session.tokens
+        tokens = session.tokens
+        if tokens is None:  # pragma: no cover - a finished login always has tokens
+            raise ConfigError("The login finished without tokens.")
         return tokens
 
     def clock(self) -> float:
@@ -222,6 +224,7 @@ def _check_issuer(config: OktaConfig) -> None:
 def setup(
     environ: Mapping[str, str] | None = None,
     *,
+    dev_only: str | None = None,
     presenter: bool | None = None,
     check: bool = True,
     **dev_options: Any,
@@ -229,8 +232,11 @@ def setup(
     """Start the tutorial: real Okta when ``OKTA_*`` is set, else the dev server on loopback.
 
     A partial or wrong set of ``OKTA_*`` variables raises one :class:`ConfigError` whose
-    message says what is missing or wrong. ``presenter=True`` (or ``OKTA_NB_AUTH_PRESENTER=1``)
-    masks e-mail addresses and user codes in what the helpers print.
+    message says what is missing or wrong. ``dev_only="reason"`` is for notebooks that show
+    what only the dev server can (misconfigured apps, fast-forwarded time, injected faults):
+    they start their own dev server even when ``OKTA_*`` is set, and say so.
+    ``presenter=True`` (or ``OKTA_NB_AUTH_PRESENTER=1``) masks e-mail addresses and user codes
+    in everything printed.
     """
     env = os.environ if environ is None else environ
     if presenter is None:
@@ -238,7 +244,12 @@ def setup(
     if presenter:
         presenter_mode(True)
     present = [name for name in OKTA_VARIABLES if env.get(name, "").strip()]
-    if not present:
+    if present and dev_only:
+        print(
+            f"This notebook {dev_only}, which only the dev server can do: it runs on its own "
+            "dev server on 127.0.0.1 although OKTA_* is set."
+        )
+    if not present or dev_only:
         from .devserver import DevServer
 
         dev_options.setdefault("config", env.get(DEVSERVER_CONFIG_ENV) or None)

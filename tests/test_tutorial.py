@@ -114,3 +114,15 @@ def test_presenter_mode_masks_everything_printed(capsys: pytest.CaptureFixture[s
     assert "ada@example.com" not in out and "BCDFGHJK" not in out
     assert "a…@example.com" in out
     assert "after: grace@example.com" in out
+
+
+def test_dev_only_notebooks_start_their_own_server_and_say_so(
+    dev: DevServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"OKTA_DOMAIN": dev.issuer, "OKTA_CLIENTID": dev.app("native").client_id}
+    tut = setup(environ=env, dev_only="fast-forwards time")
+    try:
+        assert tut.is_dev and tut.issuer != dev.issuer
+        assert "fast-forwards time, which only the dev server can do" in capsys.readouterr().out
+    finally:
+        tut.close()
