@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._auth import OktaAuth
+from ._choose import choose_flow
 from ._config import DEFAULT_SCOPES, OktaConfig
 from ._discovery import DiscoveryCache, ServerMetadata
 from ._exceptions import (
@@ -19,10 +20,13 @@ from ._exceptions import (
     TokenVerificationError,
     TransientError,
 )
+from ._flows import LoginResult, device_login
+from ._loopback import pkce_login
 from ._models import TokenSet
 from ._protocol import make_pkce, pkce_challenge
 from ._session import AsyncAuthSession, AuthSession
 from ._verify import TokenVerifier, verify_access_token
+from .widgets import LoginWidget, login
 
 if TYPE_CHECKING:
     from .devserver import DevServer
@@ -39,7 +43,9 @@ __all__ = [
     "KeyFetchError",
     "LoginCancelled",
     "LoginRequired",
+    "LoginResult",
     "LoginTimeout",
+    "LoginWidget",
     "OktaAuth",
     "OktaAuthError",
     "OktaConfig",
@@ -51,8 +57,12 @@ __all__ = [
     "TokenVerifier",
     "TransientError",
     "__version__",
+    "choose_flow",
+    "device_login",
+    "login",
     "make_pkce",
     "pkce_challenge",
+    "pkce_login",
     "verify_access_token",
 ]
 

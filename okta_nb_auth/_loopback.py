@@ -168,6 +168,11 @@ class AuthCodeLogin:
             path = urlsplit(self.redirect_uri).path or "/"
             self._listener = _Listener(self.port, path, self.code_from_redirect)
 
+    @property
+    def listening(self) -> bool:
+        """True while the loopback listener is open."""
+        return self._listener is not None
+
     def close(self) -> None:
         """Stop listening (idempotent)."""
         listener, self._listener = self._listener, None

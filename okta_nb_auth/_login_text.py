@@ -1,0 +1,129 @@
+"""What the login widget and the terminal show, as text and as escaped HTML.
+
+Pure functions of a :class:`LoginView` snapshot, so the widget's trait values, its stable text
+repr and the terminal twin say the same things. Every value that came from a server goes
+through :func:`html.escape`; no token ever reaches these functions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from html import escape
+
+__all__ = ["LoginView", "clock_text", "html_parts", "plain_text"]
+
+
+@dataclass(frozen=True)
+class LoginView:
+    """A snapshot of one login widget's state (no secrets: no token, no verifier)."""
+
+    flow: str
+    reason: str
+    state: str  # idle starting waiting signed_in failed cancelled logged_out relogin
+    message: str = ""
+    link: str | None = None
+    user_code: str | None = None
+    code_valid_for: float | None = None
+    seconds_left: float | None = None
+    user: str | None = None
+    token_seconds_left: float | None = None
+    refreshes: int = 0
+
+
+def clock_text(seconds: float) -> str:
+    """``9:05`` or ``1:00:00``; negative values read ``0:00``."""
+    whole = max(int(seconds), 0)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+_STATUS = {
+    "idle": "Not signed in. Click Log in to start.",
+    "starting": "Starting the login…",
+    "cancelled": "The login was cancelled. Click Log in to start again.",
+    "logged_out": "Logged out: the tokens were revoked at Okta. Click Log in to sign in again.",
+}
+
+
+def status_text(view: LoginView) -> str:
+    """One line saying what is happening and what to do."""
+    if view.state == "waiting" and view.flow == "device":
+        return view.message or "Waiting for you to sign in on the page…"
+    if view.state == "waiting":
+        return view.message or "Waiting for the sign-in to finish in the browser tab…"
+    if view.state == "signed_in":
+        return f"Signed in as {view.user}"
+    if view.state == "failed":
+        return f"Login failed: {view.message} Click Log in to try again."
+    if view.state == "relogin":
+        return (
+            f"Your Okta session ended: {view.message} Click Log in to sign in again; the same "
+            "AuthSession carries on."
+        )
+    return view.message or _STATUS.get(view.state, view.state)
+
+
+def token_line(view: LoginView) -> str:
+    """``Access token expires in 59:58 · 0 refreshes`` (signed in only)."""
+    left = view.token_seconds_left or 0.0
+    when = f"expires in {clock_text(left)}" if left > 0 else "has expired (refreshed on next use)"
+    plural = "" if view.refreshes == 1 else "es"
+    return f"Access token {when} · {view.refreshes} refresh{plural}"
+
+
+def plain_text(view: LoginView) -> str:
+    """The stable text repr: what nbval, GitHub and a terminal IPython show."""
+    lines = [f"Okta login, {view.flow} flow: {view.reason}."]
+    if view.state == "waiting" and view.flow == "device":
+        minutes = round((view.code_valid_for or 0) / 60)
+        lines += [
+            f"  1. Open {view.link}",
+            f"  2. Check that the page shows the code {view.user_code}, then sign in.",
+            f"  The code is valid for {minutes} minutes. In code: session = widget.wait()",
+        ]
+    elif view.state == "waiting":
+        lines += [
+            f"  Open {view.link}",
+            "  and sign in. In code: session = widget.wait()",
+        ]
+    else:
+        lines.append(f"  {status_text(view)}")
+        if view.state == "signed_in":
+            lines.append(f"  {token_line(view)}")
+    return "\n".join(lines)
+
+
+def _copy_button(code: str) -> str:
+    script = escape(f"navigator.clipboard.writeText({json.dumps(code)})")
+    return f' <button onclick="{script}" title="Copy the code">Copy</button>'
+
+
+def html_parts(view: LoginView) -> dict[str, str]:
+    """HTML for the widget's parts: header, link, code, timer, status (all escaped)."""
+    flow = "device code" if view.flow == "device" else "browser (PKCE)"
+    parts = {
+        "header": f"<b>Okta login</b> · {escape(flow)} flow: {escape(view.reason)}",
+        "link": "",
+        "code": "",
+        "timer": "",
+        "status": escape(status_text(view)),
+    }
+    if view.state == "waiting" and view.link:
+        label = "Open the sign-in page" if view.flow == "device" else "Open the Okta sign-in page"
+        parts["link"] = (
+            f'<a href="{escape(view.link)}" target="_blank" rel="noopener noreferrer" '
+            f'class="okta-login-link">{label}</a> (opens a new tab)'
+        )
+    if view.state == "waiting" and view.user_code:
+        parts["code"] = (
+            "Check that the page shows this code: "
+            f'<code style="font-size:1.4em;letter-spacing:.1em">{escape(view.user_code)}</code>'
+            + _copy_button(view.user_code)
+        )
+    if view.state == "waiting" and view.seconds_left is not None:
+        parts["timer"] = f"The code expires in {clock_text(view.seconds_left)}"
+    if view.state == "signed_in":
+        parts["timer"] = escape(token_line(view))
+    return parts

@@ -1,0 +1,320 @@
+"""The login widget, headless, against the dev server: buttons, traits, and no secret in state."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from flow_helpers import in_thread, loopback_config, sign_in
+
+from okta_nb_auth import AuthSession, LoginRequired, LoginWidget, login
+from okta_nb_auth.devserver import DevServer
+
+ADA, ADA_PASSWORD = "ada@example.com", "analytical-engine"
+
+
+def login_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "okta-login" and t.is_alive()]
+
+
+@pytest.fixture
+def device_dev(fresh_dev: DevServer) -> Iterator[DevServer]:
+    fresh_dev.configure_app("native", device_interval=0)
+    yield fresh_dev
+
+
+def make(dev: DevServer, **options: object) -> LoginWidget:
+    options.setdefault("flow", "device")
+    options.setdefault("tick", None)
+    options.setdefault("sleep", lambda s: threading.Event().wait(0.02))
+    return LoginWidget(dev.config("native"), **options)  # type: ignore[arg-type]
+
+
+def finish(*widgets: LoginWidget) -> None:
+    """Close the views and the sessions the widgets made (the widget leaves them open)."""
+    for widget in widgets:
+        widget.close()
+        if widget._control.session is not None:
+            widget._control.session.close()
+
+
+def secrets_of(widget: LoginWidget) -> list[str]:
+    found: list[str] = []
+    session = widget._control.session
+    if session is not None and session.tokens is not None:
+        tokens = session.tokens
+        found += [t for t in (tokens.access_token, tokens.refresh_token, tokens.id_token) if t]
+    attempt = widget._control.attempt
+    if attempt is not None and attempt.code is not None:
+        found.append(attempt.code.device_code)
+    if attempt is not None and attempt.pkce is not None:
+        found.append(attempt.pkce._verifier)
+    return found
+
+
+def assert_no_secret_in_state(widget: LoginWidget, extra: tuple[str, ...] = ()) -> None:
+    secrets = [*secrets_of(widget), *extra]
+    assert secrets, "nothing to look for: the test would prove nothing"
+    state = json.dumps([child.get_state() for child in widget.children], default=str)
+    text = repr(widget)
+    for secret in secrets:
+        assert secret[:16] not in state
+        assert secret[:16] not in text
+    assert "eyJ" not in state and "eyJ" not in text  # no JWT at all
+
+
+def text(widget: LoginWidget, part: str) -> str:
+    return str(widget._html[part].value)
+
+
+def test_device_login_shows_link_code_and_signs_in(device_dev: DevServer) -> None:
+    widget = make(device_dev)
+    try:
+        code = widget._control.current().code
+        assert code is not None
+        assert 'target="_blank"' in text(widget, "link")
+        assert f"user_code={code.user_code}" in text(widget, "link")
+        assert code.user_code in text(widget, "code") and "Copy" in text(widget, "code")
+        assert text(widget, "timer").startswith("The code expires in ")
+        assert "device code flow: you asked for the device flow" in text(widget, "header")
+        assert widget.login_button.layout.display == "none"
+        assert_no_secret_in_state(widget)
+        device_dev.approve_device(code.user_code, ADA)
+        session = widget.wait(5)
+        assert session is widget.session
+        assert text(widget, "status") == "Signed in as Ada Lovelace &lt;ada@example.com&gt;"
+        assert "Access token expires in 59:5" in text(widget, "timer")
+        assert "0 refreshes" in text(widget, "timer")
+        assert widget.logout_button.layout.display == ""
+        assert_no_secret_in_state(widget)
+        assert "Signed in as Ada Lovelace <ada@example.com>" in repr(widget)
+        session.refresh()
+        widget.refresh_view()
+        assert "1 refresh" in text(widget, "timer")
+        assert_no_secret_in_state(widget)
+    finally:
+        finish(widget)
+    assert not login_threads()
+
+
+def test_text_repr_gives_instructions_and_no_secret(device_dev: DevServer) -> None:
+    widget = make(device_dev, start=False)
+    assert "Not signed in. Click Log in" in repr(widget)
+    widget._control.prepare()
+    shown = widget._repr_mimebundle_()
+    assert shown["text/plain"] == repr(widget)
+    assert shown["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.box.model_id
+    lines = repr(widget).splitlines()
+    assert lines[0] == "Okta login, device flow: you asked for the device flow."
+    assert lines[1].startswith("  1. Open http://127.0.0.1:")
+    assert "then sign in" in lines[2] and "valid for 10 minutes" in lines[3]
+    assert_no_secret_in_state(widget)
+    finish(widget)
+
+
+def test_second_click_while_running_does_nothing(device_dev: DevServer) -> None:
+    widget = make(device_dev)
+    try:
+        first = widget._control.current()
+        widget.login_button.click()
+        widget.start()
+        assert widget._control.current() is first
+        assert len(login_threads()) == 1
+    finally:
+        finish(widget)
+    assert not login_threads()
+
+
+def test_cancel_then_log_in_again(device_dev: DevServer) -> None:
+    device_dev.configure_app("native", device_interval=30)
+    widget = make(device_dev, sleep=None)
+    try:
+        widget.cancel_button.click()
+        assert widget.state == "cancelled" and not login_threads()
+        assert "cancelled" in text(widget, "status")
+        assert widget.login_button.layout.display == ""
+        device_dev.configure_app("native", device_interval=0)
+        device_dev.auto_approve = ADA
+        widget.login_button.click()
+        assert widget.wait(5).tokens is not None
+    finally:
+        finish(widget)
+
+
+def test_denied_then_retry(device_dev: DevServer) -> None:
+    widget = make(device_dev)
+    try:
+        code = widget._control.current().code
+        assert code is not None
+        device_dev.deny_device(code.user_code)
+        with pytest.raises(LoginRequired, match="denied"):
+            widget.wait(5)
+        assert widget.state == "failed" and "denied" in text(widget, "status")
+        device_dev.auto_approve = ADA
+        widget.login_button.click()
+        assert widget.wait(5) is widget.session
+    finally:
+        finish(widget)
+
+
+def test_wrong_password_on_the_page_leaves_it_waiting(device_dev: DevServer) -> None:
+    widget = make(device_dev)
+    try:
+        code = widget._control.current().code
+        assert code is not None
+        form = {"user_code": code.user_code, "username": ADA, "action": "allow"}
+        page = httpx.post(f"{device_dev.base_url}/activate", data={**form, "password": "nope"})
+        assert page.status_code == 401
+        with pytest.raises(TimeoutError):
+            widget.wait(0.2)
+        assert widget.state == "waiting"
+        page = httpx.post(
+            f"{device_dev.base_url}/activate", data={**form, "password": ADA_PASSWORD}
+        )
+        assert page.status_code == 200
+        assert widget.wait(5).tokens is not None
+    finally:
+        finish(widget)
+
+
+def test_log_out_revokes_and_clears(device_dev: DevServer) -> None:
+    device_dev.auto_approve = ADA
+    widget = make(device_dev)
+    try:
+        session = widget.wait(5)
+        access = session.tokens.access_token if session.tokens else ""
+        widget.logout_button.click()
+        assert widget.state == "logged_out" and widget.session is None
+        assert session.tokens is None
+        refused = httpx.get(
+            f"{device_dev.api_url}/whoami", headers={"Authorization": f"Bearer {access}"}
+        )
+        assert refused.status_code == 401
+        assert "revoked" in text(widget, "status")
+        with pytest.raises(LoginRequired, match="Not signed in"):
+            widget.wait(0.1)
+    finally:
+        finish(widget)
+
+
+def test_login_required_prompts_and_a_new_login_resumes_the_session(
+    device_dev: DevServer,
+) -> None:
+    device_dev.auto_approve = ADA
+    widget = make(device_dev)
+    try:
+        session = widget.wait(5)
+        device_dev.revoke_user(ADA)
+        with pytest.raises(LoginRequired):
+            session.refresh()
+        widget.refresh_view()
+        assert widget.state == "relogin"
+        assert "Click Log in to sign in again" in text(widget, "status")
+        widget.login_button.click()
+        assert widget.wait(5) is session
+        assert session.get(f"{device_dev.api_url}/whoami").status_code == 200
+        assert widget.state == "signed_in"
+    finally:
+        finish(widget)
+
+
+def test_a_newer_login_stops_the_older_one(device_dev: DevServer) -> None:
+    first = make(device_dev)
+    second = make(device_dev)
+    try:
+        assert first.state == "cancelled"
+        assert second.state == "waiting" and len(login_threads()) == 1
+    finally:
+        finish(first, second)
+
+
+def test_interrupt_during_wait_stops_the_thread(
+    device_dev: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    widget = make(device_dev)
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(widget._control, "outcome", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        widget.wait()
+    assert widget.state == "cancelled" and not login_threads()
+    finish(widget)
+
+
+@pytest.mark.anyio
+async def test_wait_async(device_dev: DevServer) -> None:
+    device_dev.auto_approve = ADA
+    widget = make(device_dev)
+    try:
+        session = await widget
+        assert isinstance(session, AuthSession) and session is widget.session
+    finally:
+        finish(widget)
+
+
+def test_timer_thread_stops_on_close(device_dev: DevServer) -> None:
+    widget = make(device_dev, tick=0.05)
+    ticker = widget._ticker
+    assert ticker is not None and ticker.is_alive()
+    finish(widget)
+    assert not ticker.is_alive() and not login_threads()
+
+
+def test_pkce_widget_with_the_loopback(fresh_dev: DevServer) -> None:
+    config = loopback_config(fresh_dev)
+    widget = LoginWidget(config, flow="pkce", tick=None)
+    try:
+        assert widget.paste_row.layout.display == ""
+        link = text(widget, "link").split('href="')[1].split('"')[0].replace("&amp;", "&")
+        in_thread(lambda: sign_in(link, ADA, ADA_PASSWORD))
+        assert widget.wait(5) is widget.session
+        assert widget.state == "signed_in"
+        assert_no_secret_in_state(widget)
+    finally:
+        finish(widget)
+
+
+def test_pkce_widget_paste_fallback(fresh_dev: DevServer) -> None:
+    config = loopback_config(fresh_dev)
+    widget = LoginWidget(config, flow="pkce", tick=None)
+    try:
+        url = widget._control.current().pkce.url  # type: ignore[union-attr]
+        final = sign_in(url, ADA, ADA_PASSWORD, follow=False).headers["Location"]
+        widget.paste_box.value = final.replace("state=", "state=stale")
+        widget.paste_button.click()
+        assert "older login tab" in text(widget, "status") and widget.state == "waiting"
+        assert widget.paste_box.value == ""
+        widget.paste_box.value = final
+        widget.paste_button.click()
+        assert widget.paste_box.value == ""  # the code does not stay in a synced trait
+        assert widget.wait(5) is widget.session
+        assert_no_secret_in_state(widget, extra=(final.split("code=")[1].split("&")[0],))
+    finally:
+        finish(widget)
+
+
+def test_login_displays_at_once_and_returns(
+    device_dev: DevServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device_dev.auto_approve = ADA
+    widget = login(device_dev.config("native"), flow="device", tick=None)
+    try:
+        shown = capsys.readouterr().out
+        assert "1. Open http://127.0.0.1:" in shown
+        assert widget.wait(5).tokens is not None
+    finally:
+        finish(widget)
+
+
+def test_without_ipywidgets_the_error_names_the_extra(
+    dev: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    with pytest.raises(ImportError, match=r"pip install 'okta-nb-auth\[widgets\]'"):
+        LoginWidget(dev.config("native"), flow="device")
