@@ -110,6 +110,7 @@ class OktaAuth(FlowAuth):
         self._failure: OktaAuthError | None = None
         self._dead_refresh_token: str | None = None
         self._id_claims: dict[str, Any] | None = None
+        self._suspect: int | None = None  # generation refreshed for a 401, not yet accepted
         self.skew = 0.0  # server clock minus ours, from the last token response's Date
 
     # ------------------------------------------------------------------ public state
@@ -141,12 +142,20 @@ class OktaAuth(FlowAuth):
         seen = self._seen()
         self._sign(request)
         response = yield request
-        if not self._should_replay(request, response):
+        self._note_answer(seen[0], response)
+        if not self._should_replay(request, response) or seen[0] == self._suspect:
             return
         log.debug("API answered 401; refreshing once and replaying the request")
         yield from self._refresh_steps(seen)
+        # Until the API accepts the new token, further 401s (a wrong audience, say) are
+        # handed back without refreshing again: no refresh storm on a persistent 401.
+        self._suspect = self._generation
         self._sign(request)
-        yield request
+        self._note_answer(self._generation, (yield request))
+
+    def _note_answer(self, generation: int, response: httpx.Response | None) -> None:
+        if response is not None and response.status_code != 401 and generation == self._suspect:
+            self._suspect = None
 
     def _seen(self) -> tuple[int, int]:
         return self._generation, self._attempts

@@ -405,3 +405,31 @@ def test_auth_flow_is_the_sync_driver() -> None:
     request = httpx.Request("GET", API)
     flow = auth.auth_flow(request)
     assert next(flow) is request and bearer(request).startswith("at-0")
+
+
+def test_a_persistent_401_does_not_refresh_on_every_request() -> None:
+    auth = make(tokens())
+    calls = 0
+
+    def run(api_status: int) -> int:
+        nonlocal calls
+        request = httpx.Request("GET", API)
+        flow = auth._flow(request)
+        step = next(flow)
+        while True:
+            if step is LOCK or step is UNLOCK:
+                step = flow.send(None)
+                continue
+            if is_token_request(step):
+                calls += 1
+                step = flow.send(reply(step, json=body(10 + calls)))
+                continue
+            try:
+                step = flow.send(reply(step, api_status))
+            except StopIteration:
+                return calls
+
+    assert run(401) == 1  # refreshed once, replayed, still 401 (say, a wrong audience)
+    assert run(401) == 1  # the new token was never accepted: no second refresh
+    assert run(200) == 1  # the API accepts it again ...
+    assert run(401) == 2  # ... so a later 401 refreshes once more
