@@ -238,3 +238,13 @@ def test_client_credentials(fresh_dev: DevServer, kind: str) -> None:
     calls = [e for e in fresh_dev.events if e.endpoint == "token"]
     assert [e.grant_type for e in calls] == ["client_credentials"] * expected
     assert all(e.status == 200 for e in calls)
+
+
+def test_a_wrong_audience_401_refreshes_only_once(fresh_dev: DevServer) -> None:
+    # Org-server tokens are not for this API: it keeps answering 401. One refresh and one
+    # replay are tried; later requests get the 401 straight back instead of a refresh each.
+    config = fresh_dev.config(org=True)
+    with AuthSession(config, fresh_dev.login_as(ADA, org=True)) as session:
+        statuses = [session.get(whoami(fresh_dev)).status_code for _ in range(3)]
+    assert statuses == [401, 401, 401]
+    assert len(refreshes(fresh_dev)) == 1
