@@ -108,6 +108,26 @@ def overhead(admin: Admin, rounds: int, per_round: int) -> tuple[float, float]:
     return statistics.median(plain_times), statistics.median(session_times)
 
 
+def client_side(admin: Admin, rounds: int, per_round: int) -> tuple[float, float]:
+    """The same comparison with no server at all (a canned 200 from ``MockTransport``).
+
+    This isolates what the auth flow itself costs per request, which the loopback round
+    trip above dilutes.
+    """
+    body = admin.login()
+    ok = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": True}))
+    url = "http://api.test/whoami"
+    plain = httpx.Client(transport=ok, headers={"Authorization": f"Bearer {body['access_token']}"})
+    session = AuthSession(admin.config(), TokenSet.from_response(body), transport=ok)
+    plain_times, session_times = [], []
+    for _ in range(rounds):
+        plain_times.append(per_request(lambda: plain.get(url), per_round))
+        session_times.append(per_request(lambda: session.get(url), per_round))
+    plain.close()
+    session.close()
+    return statistics.median(plain_times), statistics.median(session_times)
+
+
 def expired(body: dict[str, Any]) -> TokenSet:
     return TokenSet.from_response({**body, "expires_in": 0}, now=time.time() - 120)
 
@@ -187,6 +207,12 @@ def main() -> None:
         print(f"per-request, plain httpx.Client + static header: {plain * 1e6:8.1f} us (median)")
         print(f"per-request, AuthSession:                         {session * 1e6:8.1f} us (median)")
         print(f"ratio AuthSession / plain: {session / plain:.3f} (target <= 1.05)")
+        plain, session = client_side(admin, args.rounds, args.per_round * 5)
+        print("client side only (MockTransport, no network):")
+        print(
+            f"  plain {plain * 1e6:.1f} us, AuthSession {session * 1e6:.1f} us, "
+            f"auth flow adds {(session - plain) * 1e6:.1f} us per request"
+        )
         print("token-endpoint calls for 50 async requests + 8 threads on an expired token:")
         print(
             f"  okta-nb-auth AuthSession + AsyncAuthSession (shared OktaAuth): {ours(admin, 50, 8)}"
