@@ -251,6 +251,12 @@ def _app_from_table(name: str, table: Mapping[str, Any], base: AppSettings | Non
         raise SettingsError(f"new app {name!r} needs: {', '.join(missing)}")
     values = {k: _coerce(k, v) for k, v in table.items()}
     values.setdefault("client_id", _okta_id("0oa", "app:" + name))
+    # Okta's defaults by app type (spec §2.1, §4.4, §7): PKCE for browser and native apps,
+    # ROTATE (leeway 30 s) for SPAs, STATIC for the rest.
+    if values["application_type"] in ("browser", "native"):
+        values.setdefault("pkce_required", True)
+    if values["application_type"] == "browser":
+        values.setdefault("rotation", "ROTATE")
     if values["token_endpoint_auth_method"] != "none":
         values.setdefault("client_secret", _secret())
     try:
