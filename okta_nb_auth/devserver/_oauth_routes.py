@@ -112,6 +112,16 @@ class OAuthRoutes:
             form: dict[str, str] | OAuthFailure = await read_form(request, self.max_body)
         except OAuthFailure as failure:
             form = failure
+        if (
+            endpoint == "introspect"
+            and isinstance(form, dict)
+            and "client_id" not in form
+            and "authorization" not in request.headers
+        ):
+            # Spec §2.7: a public client may send client_id as a query parameter here.
+            query_id = request.query_params.get("client_id")
+            if query_id is not None:
+                form["client_id"] = query_id
         if isinstance(form, dict):  # for the event log, even when a fault answers
             ctx.update(grant_type=form.get("grant_type"), client_id=form.get("client_id"))
         if endpoint == "token" and (faulted := await self._faulted(endpoint, ctx)) is not None:
