@@ -191,3 +191,46 @@ def test_configure_app_at_run_time_checks_values(fresh_dev: DevServer) -> None:
     changed = fresh_dev.configure_app("native", rotation_type="ROTATE", leeway=10)
     assert (changed.rotation, changed.grace_period) == ("ROTATE", 10)
     assert fresh_dev.app("native") == changed
+
+
+SPA = """
+[apps.spa]
+application_type = "browser"
+grant_types = ["authorization_code", "refresh_token"]
+token_endpoint_auth_method = "none"
+"""
+
+
+def test_new_apps_get_okta_defaults_for_their_type(tmp_path: Path) -> None:
+    path = tmp_path / "spa.toml"
+    path.write_text(SPA + CLI_ONLY, encoding="utf-8")
+    with DevServer(port=0, config=path) as dev, client(dev) as http:
+        spa, cli = dev.app("spa"), dev.app("cli")
+        # Okta: ROTATE with a 30 s leeway for SPAs, STATIC otherwise; PKCE for public clients.
+        assert (spa.rotation, spa.grace_period, spa.pkce_required) == ("ROTATE", 30, True)
+        assert (cli.rotation, cli.pkce_required) == ("STATIC", True)
+        params = {
+            "client_id": spa.client_id,
+            "response_type": "code",
+            "scope": "openid",
+            "redirect_uri": spa.redirect_uris[0],
+            "state": "s",
+        }
+        response = http.get(f"{DEFAULT}/authorize", params=params)
+        assert response.status_code == 302
+        assert "PKCE+code+challenge+is+required" in response.headers["location"]
+
+
+CLI_ONLY = """
+[apps.cli]
+application_type = "native"
+grant_types = ["urn:ietf:params:oauth:grant-type:device_code"]
+token_endpoint_auth_method = "none"
+"""
+
+
+def test_explicit_settings_win_over_type_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "spa.toml"
+    path.write_text(SPA + 'rotation = "STATIC"\ngrace_period = 0\n', encoding="utf-8")
+    with DevServer(port=0, config=path) as dev:
+        assert (dev.app("spa").rotation, dev.app("spa").grace_period) == ("STATIC", 0)

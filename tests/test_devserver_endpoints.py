@@ -322,3 +322,17 @@ def test_logout_with_an_id_token_of_another_server(
 ) -> None:
     response = http.get(f"{ORG}/logout", params={"id_token_hint": id_token})
     assert response.status_code == 400
+
+
+def test_introspect_public_client_with_client_id_in_the_query(
+    dev: DevServer, http: httpx.Client
+) -> None:
+    # Spec §2.7: Okta's docs say "as a query parameter"; their example posts it in the body.
+    tokens = dev.login_as(ADA, "native")
+    response = http.post(
+        f"{DEFAULT}/introspect",
+        params={"client_id": dev.app("native").client_id},
+        data={"token": tokens.access_token},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["active"] is True
