@@ -360,3 +360,34 @@ def test_unassigned_user_is_denied(fresh_dev: DevServer) -> None:
         "error_description": "User is not assigned to the client application.",
         "state": "s",
     }
+
+
+def test_prompt_none_with_a_session_issues_a_code(dev: DevServer) -> None:
+    with client(dev) as browser:
+        assert sign_in(browser, authorize_params(dev, "web")).status_code == 302
+        silent = browser.get(
+            f"{DEFAULT}/authorize", params=authorize_params(dev, "web", prompt="none", state="q")
+        )
+    assert silent.status_code == 302
+    query = query_of(silent.headers["location"])
+    assert set(query) == {"code", "state"} and query["state"] == "q"
+
+
+def test_offline_access_at_the_token_endpoint_does_nothing(
+    dev: DevServer, http: httpx.Client
+) -> None:
+    code, _, _ = login_code(dev, "web", scope="openid profile")
+    response = token(
+        http,
+        dev,
+        "web",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": WEB_REDIRECT,
+            "scope": "openid profile offline_access",
+        },
+    )
+    assert response.status_code == 200
+    assert "refresh_token" not in response.json()
+    assert response.json()["scope"] == "openid profile"

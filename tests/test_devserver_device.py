@@ -12,6 +12,7 @@ from devserver_helpers import (
     ADA,
     ADA_PASSWORD,
     DEFAULT,
+    DEVICE_GRANT,
     GRACE,
     INVALID_SCOPE,
     SCOPES,
@@ -283,3 +284,44 @@ def test_auto_approve_option() -> None:
         assert_error(
             device_poll(http, dev, pending["device_code"]), 400, "authorization_pending", PENDING
         )
+
+
+def test_unassigned_user_cannot_approve(fresh_dev: DevServer) -> None:
+    fresh_dev.configure_app("native", assigned_users=[GRACE])
+    with client(fresh_dev) as http:
+        start = device_start(http, fresh_dev)
+        refused = _activate(http, start["user_code"])
+        assert refused.status_code == 403
+        assert "User is not assigned to the client application." in refused.text
+        assert_error(
+            device_poll(http, fresh_dev, start["device_code"]),
+            400,
+            "authorization_pending",
+            PENDING,
+        )
+
+
+def test_device_flow_on_the_org_server(dev: DevServer, http: httpx.Client) -> None:
+    response = post(http, dev, "native", "/oauth2/v1/device/authorize", {"scope": "openid"})
+    assert response.status_code == 200
+    start = response.json()
+    dev.approve_device(start["user_code"], ADA)
+    tokens = post(
+        http,
+        dev,
+        "native",
+        "/oauth2/v1/token",
+        {"grant_type": DEVICE_GRANT, "device_code": start["device_code"]},
+    )
+    assert tokens.status_code == 200
+    # A device code is bound to the server that issued it.
+    other = device_start(http, dev)
+    dev.approve_device(other["user_code"], ADA)
+    at_org = post(
+        http,
+        dev,
+        "native",
+        "/oauth2/v1/token",
+        {"grant_type": DEVICE_GRANT, "device_code": other["device_code"]},
+    )
+    assert_error(at_org, 400, "invalid_grant", DEVICE_INVALID)
