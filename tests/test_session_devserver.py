@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 import pytest
 
-from okta_nb_auth import AsyncAuthSession, AuthSession, OktaAuth, TokenSet
+from okta_nb_auth import AsyncAuthSession, AuthSession, LoginRequired, OktaAuth, TokenSet
 from okta_nb_auth.devserver import DevServer
 
 ADA = "ada@example.com"
@@ -195,8 +195,6 @@ def test_forced_refresh_and_logout(fresh_dev: DevServer) -> None:
     revokes = [e for e in fresh_dev.events if e.endpoint == "revoke"]
     assert [e.status for e in revokes] == [200, 200]
     # The revoked refresh token is dead at the server.
-    from okta_nb_auth import LoginRequired
-
     with AuthSession(fresh_dev.config(), refreshed) as again, pytest.raises(LoginRequired):
         again.refresh()
 
@@ -248,3 +246,21 @@ def test_a_wrong_audience_401_refreshes_only_once(fresh_dev: DevServer) -> None:
         statuses = [session.get(whoami(fresh_dev)).status_code for _ in range(3)]
     assert statuses == [401, 401, 401]
     assert len(refreshes(fresh_dev)) == 1
+
+
+@pytest.mark.anyio
+async def test_forced_refresh_and_logout_async(fresh_dev: DevServer) -> None:
+    tokens = fresh_dev.login_as(ADA)
+    seen: list[TokenSet] = []
+    async with AsyncAuthSession(fresh_dev.config(), tokens, on_tokens=seen.append) as session:
+        refreshed = await session.refresh()
+        assert seen == [refreshed] and refreshed.access_token != tokens.access_token
+        await session.logout()
+        assert session.tokens is None
+    assert [e.endpoint for e in fresh_dev.events] == ["token", "revoke", "revoke"]
+
+
+def test_no_tokens_yet_says_log_in_first(fresh_dev: DevServer) -> None:
+    with AuthSession(fresh_dev.config()) as session, pytest.raises(LoginRequired, match="log in"):
+        session.get(whoami(fresh_dev))
+    assert fresh_dev.events == []
