@@ -39,7 +39,12 @@ def findings(notebook: dict[str, Any], known: list[str]) -> list[str]:
     found = []
     for text in _texts(notebook):
         found += [f"JWT {m[:12]}…" for m in JWT.findall(text)]
-        found += [f"opaque token {m[:6]}…" for m in OPAQUE.findall(text)]
+        # ipywidgets refer to other models as IPY_MODEL_<32 hex>: an id, not a secret.
+        found += [
+            f"opaque token {m[:6]}…"
+            for m in OPAQUE.findall(text)
+            if not re.fullmatch(r"IPY_MODEL_[0-9a-f]{32}", m)
+        ]
         found += [f"known secret {s[:4]}…" for s in known if s in text]
     return found
 
@@ -57,6 +62,7 @@ def test_the_scanner_finds_what_it_looks_for() -> None:
     assert any(f.startswith("JWT") for f in found)
     assert any(f.startswith("opaque token") for f in found)
     assert findings({"x": "a pinned-secret-value here"}, ["pinned-secret-value"])
+    assert findings({"children": ["IPY_MODEL_" + "0f" * 16]}, []) == []  # a widget model id
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
