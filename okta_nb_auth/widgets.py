@@ -107,6 +107,13 @@ class LoginWidget:
         return self._control.state
 
     @property
+    def user(self) -> str | None:
+        """Who signed in (``Name <email>`` from the verified ID token), or None."""
+        if self.session is None or not self._control.user:
+            return None
+        return self._control.user
+
+    @property
     def refreshes(self) -> int:
         """Token refreshes since the last login."""
         return self._control.refreshes
