@@ -213,7 +213,7 @@ def test_missing_device_code(dev: DevServer, http: httpx.Client) -> None:
     )
 
 
-def test_device_code_of_another_client(dev: DevServer, http: httpx.Client) -> None:
+def test_device_code_of_another_client() -> None:
     with (
         DevServer(
             port=0,
