@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from okta_nb_auth import AsyncAuthSession, AuthSession, LoginRequired, OktaAuth, TokenSet
@@ -264,3 +265,25 @@ def test_no_tokens_yet_says_log_in_first(fresh_dev: DevServer) -> None:
     with AuthSession(fresh_dev.config()) as session, pytest.raises(LoginRequired, match="log in"):
         session.get(whoami(fresh_dev))
     assert fresh_dev.events == []
+
+
+def test_standalone_auth_uses_and_closes_its_own_client(fresh_dev: DevServer) -> None:
+    # Without a session, OktaAuth sends token calls with a client of its own.
+    tokens = fresh_dev.login_as(ADA)
+    standalone = OktaAuth(fresh_dev.config(), tokens)
+    with httpx.Client(auth=standalone) as client:
+        client.get(f"{fresh_dev.api_url}/whoami")
+        fresh_dev.expire_access_tokens(ADA)
+        assert client.get(f"{fresh_dev.api_url}/whoami").status_code == 200
+    standalone.close()
+    assert [e.grant_type for e in fresh_dev.events] == ["refresh_token"]
+
+
+@pytest.mark.anyio
+async def test_standalone_auth_async(fresh_dev: DevServer) -> None:
+    standalone = OktaAuth(fresh_dev.config(), fresh_dev.login_as(ADA))
+    async with httpx.AsyncClient(auth=standalone) as client:
+        fresh_dev.expire_access_tokens(ADA)
+        assert (await client.get(f"{fresh_dev.api_url}/whoami")).status_code == 200
+    await standalone.aclose()
+    assert [e.grant_type for e in fresh_dev.events] == ["refresh_token"]

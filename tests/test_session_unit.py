@@ -15,6 +15,7 @@ from fake_okta import CLIENT_ID, ISSUER, FakeOkta, id_claims, sign
 from okta_nb_auth import (
     AsyncAuthSession,
     AuthSession,
+    ConfigError,
     DiscoveryCache,
     LoginRequired,
     OktaAuth,
@@ -223,3 +224,43 @@ def test_client_credentials_constructor() -> None:
         assert s.get(API).status_code == 200
         assert s.okta_auth.grant == "client_credentials" and s.tokens is not None
     assert fake.token_calls == [{"grant_type": "client_credentials", "scope": "demo.read"}]
+
+
+def test_logout_clears_tokens_even_when_revocation_fails() -> None:
+    fake = FakeOkta()
+    original = fake.handle
+
+    def refuse_revoke(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/v1/revoke"):
+            return httpx.Response(401, json={"error": "invalid_client", "error_description": "x"})
+        return original(request)
+
+    fresh = TokenSet("at-live-abcdefghijklmnopqrstuv", time.time() + 3600, refresh_token="r" * 30)
+    transport = httpx.MockTransport(refuse_revoke)
+    with AuthSession(CONFIG, fresh, transport=transport) as session:
+        with pytest.raises(ConfigError, match="invalid_client"):
+            session.logout()
+        assert session.tokens is None
+
+
+@pytest.mark.anyio
+async def test_async_network_error_on_the_token_call_is_retried() -> None:
+    fake = FakeOkta()
+    original = fake.handle
+    failures = [httpx.ConnectError("reset")]
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/v1/token") and failures:
+            raise failures.pop()
+        return original(request)
+
+    pauses: list[float] = []
+
+    async def record(seconds: float) -> None:
+        pauses.append(seconds)
+
+    shared = auth(fake, async_sleep=record)
+    transport = httpx.MockTransport(flaky)
+    async with AsyncAuthSession(CONFIG, okta_auth=shared, transport=transport) as session:
+        assert (await session.get(API)).status_code == 200
+    assert pauses == [0.5] and len(fake.token_calls) == 1
