@@ -129,10 +129,40 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+_LIST_FIELDS = (
+    "grant_types",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "assigned_users",
+    "default_scopes",
+)
+_SECONDS_FIELDS = (
+    "access_token_ttl",
+    "id_token_ttl",
+    "refresh_token_ttl",
+    "refresh_token_idle",
+    "grace_period",
+    "device_code_ttl",
+    "device_interval",
+)
+
+
 def _check_app(app: AppSettings) -> None:
     def fail(message: str) -> None:
         raise SettingsError(f"app {app.name!r}: {message}")
 
+    # Types first: a string where a list belongs would make "in" a substring test (a prefix
+    # of a registered redirect URI would match), and a float lifetime is not Okta's integer.
+    for name in _LIST_FIELDS:
+        value = getattr(app, name)
+        if value is None and name == "assigned_users":
+            continue
+        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+            fail(f"{name} must be a list of strings")
+    for name in _SECONDS_FIELDS:
+        value = getattr(app, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            fail(f"{name} must be a whole number of seconds")
     if app.application_type not in APP_TYPES:
         fail(f"application_type must be one of {', '.join(APP_TYPES)}")
     if app.token_endpoint_auth_method not in AUTH_METHODS:
