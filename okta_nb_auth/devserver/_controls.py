@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -12,6 +13,16 @@ from ._state import Event, Fault
 __all__ = ["Controls"]
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
+MAX_CLOCK_OFFSET = 100 * 366 * 24 * 3600  # a century: dates stay printable, times finite
+
+
+def _checked_offset(offset: float) -> float:
+    """The new clock offset, or :class:`SettingsError` for one that would break every answer."""
+    if not math.isfinite(offset) or abs(offset) > MAX_CLOCK_OFFSET:
+        raise SettingsError(
+            f"the clock offset must be a finite number of seconds within +/-{MAX_CLOCK_OFFSET}"
+        )
+    return offset
 
 
 class Controls:
@@ -128,11 +139,11 @@ class Controls:
 
     def set_clock_offset(self, seconds: float) -> None:
         with self.store.lock:
-            self.store.clock.offset = float(seconds)
+            self.store.clock.offset = _checked_offset(float(seconds))
 
     def advance_clock(self, seconds: float) -> float:
         with self.store.lock:
-            self.store.clock.offset += float(seconds)
+            self.store.clock.offset = _checked_offset(self.store.clock.offset + float(seconds))
             return self.store.clock.offset
 
     def _server(self, server_id: str) -> Any:
