@@ -24,7 +24,7 @@ from devserver_helpers import (
     refresh,
 )
 
-from okta_nb_auth.devserver import DevServer
+from okta_nb_auth.devserver import DevServer, SettingsError
 from okta_nb_auth.devserver._app import build_app
 from okta_nb_auth.devserver._authority import Authority
 from okta_nb_auth.devserver._controls import Controls
@@ -244,7 +244,7 @@ def test_configure_app(fresh: tuple[DevServer, httpx.Client]) -> None:
         ({"rotation": "SOMETIMES"}, "rotation must be 'STATIC' or 'ROTATE'"),
         ({"colour": "red"}, "unknown app setting(s) colour"),
         ({"access_token_ttl": 0}, "access_token_ttl must be a positive number"),
-        ({"access_token_ttl": "long"}, "not supported"),
+        ({"access_token_ttl": "long"}, "access_token_ttl must be a whole number of seconds"),
         ({"grant_types": ["password"]}, "unsupported grant type 'password'"),
         ({"client_secret": "short"}, "client_secret must be 14 to 100 characters"),
     ],
@@ -282,6 +282,21 @@ def test_clock(fresh: tuple[DevServer, httpx.Client]) -> None:
     assert _ok(http.post("/admin/clock", json={"offset": -5})) == {"offset": -5.0}
     assert _ok(http.get("/admin/clock")) == {"offset": -5.0}
     _bad(http.post("/admin/clock", json={"advance": "soon"}), "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"advance": Infinity}', b'{"offset": NaN}', b'{"offset": -Infinity}', b'{"advance": 1e300}'],
+)
+def test_clock_refuses_values_that_would_break_the_server(
+    fresh: tuple[DevServer, httpx.Client], body: bytes
+) -> None:
+    dev, http = fresh
+    _bad(http.post("/admin/clock", content=body), "clock")
+    assert dev.clock_offset == 0.0
+    assert http.get(f"{DEFAULT}/keys").status_code == 200  # the server still answers
+    with pytest.raises(SettingsError):
+        dev.advance_clock(float("inf"))
 
 
 def test_clock_over_http_expires_tokens(fresh: tuple[DevServer, httpx.Client]) -> None:

@@ -155,6 +155,14 @@ def test_mapping_config_same_shape() -> None:
         ("[users.\"x@example.com\"]\npassword = 'p'\nname = 'X'\nshoe = 1\n", "shoe"),
         ("[server]\nmax_connections = 5\n", "[server]"),
         ("this is = = not toml", "is not valid TOML"),
+        (
+            "[apps.web]\nredirect_uris = 'http://127.0.0.1:8765/callback'\n",
+            "redirect_uris must be a list of strings",
+        ),
+        ("[apps.web]\ngrant_types = 'authorization_code'\n", "grant_types must be a list"),
+        ("[apps.web]\nassigned_users = 'ada@example.com'\n", "assigned_users must be a list"),
+        ("[apps.web]\naccess_token_ttl = 3.5\n", "access_token_ttl must be a whole number"),
+        ("[apps.web]\ngrace_period = true\n", "grace_period must be a whole number"),
     ],
 )
 def test_bad_config_file_raises_a_clear_settings_error(
@@ -234,3 +242,18 @@ def test_explicit_settings_win_over_type_defaults(tmp_path: Path) -> None:
     path.write_text(SPA + 'rotation = "STATIC"\ngrace_period = 0\n', encoding="utf-8")
     with DevServer(port=0, config=path) as dev:
         assert (dev.app("spa").rotation, dev.app("spa").grace_period) == ("STATIC", 0)
+
+
+def test_a_string_is_not_taken_for_a_list_of_redirect_uris(fresh_dev: DevServer) -> None:
+    # A string would make "in" a substring test: a prefix of the URI would be accepted.
+    with pytest.raises(SettingsError, match="redirect_uris must be a list of strings"):
+        fresh_dev.configure_app("web", redirect_uris="http://127.0.0.1:8765/callback")
+    with client(fresh_dev) as http:
+        params = {
+            "client_id": fresh_dev.app("web").client_id,
+            "response_type": "code",
+            "scope": "openid",
+            "redirect_uri": "http://127.0.0.1:8765/c",
+            "state": "s",
+        }
+        assert http.get(f"{DEFAULT}/authorize", params=params).status_code == 400
