@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -314,3 +315,44 @@ def test_refreshed_id_token_follows_oidc_core_12_2(dev: DevServer, http: httpx.C
     assert again.get("nonce") in (None, "first-nonce")
     access = verify(body["access_token"], keys, audience="api://default", issuer=dev.issuer)
     assert access["auth_time"] == original["auth_time"]
+
+
+# -- the refresh race (spec §6 #4) ----------------------------------------------------------
+
+
+def _race(dev: DevServer, app: str, rt: str, n: int = 8) -> list[httpx.Response]:
+    def one(_: int) -> httpx.Response:
+        with client(dev) as c:
+            return refresh(c, dev, app, rt)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_parallel_refreshes_inside_the_grace_period_all_succeed(
+    fresh: tuple[DevServer, httpx.Client],
+) -> None:
+    dev, http = fresh
+    _rotate(dev, 30)
+    rt = dev.login_as(ADA, "native").refresh_token
+    assert rt is not None
+    responses = _race(dev, "native", rt)
+    assert [r.status_code for r in responses] == [200] * 8
+    successors = {r.json()["refresh_token"] for r in responses}
+    assert len(successors) == 8 and rt not in successors
+    refreshes = [e for e in dev.events if e.grant_type == "refresh_token"]
+    assert len(refreshes) == 8
+    # Past the grace period, the loser that kept the old token triggers reuse detection.
+    dev.advance_clock(31)
+    assert_error(refresh(http, dev, "native", rt), 400, "invalid_grant", RT_INVALID)
+    for successor in successors:
+        assert_error(refresh(http, dev, "native", successor), 400, "invalid_grant", RT_INVALID)
+
+
+def test_parallel_refreshes_under_static(dev: DevServer) -> None:
+    rt = dev.login_as(ADA, "web").refresh_token
+    assert rt is not None
+    responses = _race(dev, "web", rt)
+    assert [r.status_code for r in responses] == [200] * 8
+    assert {r.json()["refresh_token"] for r in responses} == {rt}
+    assert len({r.json()["access_token"] for r in responses}) == 8
