@@ -20,6 +20,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict okta_nb_auth
+	@# The JupyterLab browser test drives Debian's chromium (no Playwright browser download).
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		apt-get install -y -qq chromium; } || { echo "make test: the browser test needs \
+	Debian's chromium at /usr/bin/chromium: run 'sudo apt-get install -y chromium'" >&2; exit 1; }
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)

@@ -1,0 +1,159 @@
+"""End to end: a real JupyterLab in headless Chromium signs in with the login widget.
+
+JupyterLab runs notebook 07 (a temporary copy) against a dev server that this test starts and
+points the notebook at through ``OKTA_ISSUER`` / ``OKTA_CLIENT_ID``, so the notebook takes
+its real-Okta path: nothing approves the device code but a person. Chromium, driven by
+Playwright (Debian's ``/usr/bin/chromium``, no browser download), runs all cells, follows
+the widget's link to the ``/activate`` page, signs in as Ada, and waits for "Signed in as"
+in the widget.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from flow_helpers import free_port
+from playwright.sync_api import Page, sync_playwright
+
+from okta_nb_auth.devserver import DevServer
+
+ROOT = Path(__file__).parent.parent
+NOTEBOOK = "07_widget_login.ipynb"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SETTINGS = {  # render every cell (no windowing), no news or update checks
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none",
+        "autoStartDefaultKernel": True,
+    },
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def _lab_env(tmp: Path, dev: DevServer) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA", "JUPYTER"))}
+    config = dev.config("native")
+    env.update(
+        OKTA_ISSUER=config.issuer,
+        OKTA_CLIENT_ID=config.client_id,
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture
+def lab(tmp_path: Path, fresh_dev: DevServer) -> Iterator[str]:
+    """A JupyterLab on 127.0.0.1 serving a copy of notebook 07; yields its URL with token."""
+    fresh_dev.configure_app("native", device_interval=1)
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, root / NOTEBOOK)
+    for name, values in SETTINGS.items():
+        path = tmp_path / "settings" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    token, port = secrets.token_hex(16), free_port()
+    jupyter = Path(sys.executable).parent / "jupyter"
+    command = [str(jupyter), "lab", "--no-browser", f"--IdentityProvider.token={token}"]
+    command += ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"]
+    command += [f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={tmp_path}/settings"]
+    command += [f"--LabApp.workspaces_dir={tmp_path}/workspaces"]
+    if os.geteuid() == 0:  # CI containers run as root
+        command.append("--allow-root")
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        command, env=_lab_env(tmp_path, fresh_dev), stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(f"{base}/api/status?token={token}", proc, tmp_path / "lab.log")
+        yield f"{base}/lab/tree/{NOTEBOOK}?token={token}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"JupyterLab did not start:\n{log.read_text()}")
+
+
+def _run_all(page: Page) -> None:
+    """Restart the kernel and run all cells (the notebook toolbar's ⏩ button)."""
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=30_000)
+    dialog = page.locator(".jp-Dialog .jp-mod-accept")  # "Select Kernel", if it still shows
+    if dialog.count():
+        dialog.click()
+    page.locator("[data-command='notebook:restart-run-all']").first.click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()  # "Restart Kernel?"
+
+
+def test_sign_in_from_the_widget_in_jupyterlab(lab: str) -> None:
+    assert Path(CHROMIUM).exists(), "make test installs Debian's chromium"
+    started = time.monotonic()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(lab)
+            _run_all(page)
+            link = page.locator("a.okta-login-link")
+            link.wait_for(timeout=30_000)
+            code = page.locator(".widget-html-content code").inner_text()
+            with context.expect_page() as opened:
+                link.click()
+            activate = opened.value
+            activate.wait_for_load_state()
+            assert activate.locator("#user_code").input_value() == code
+            activate.fill("#username", "ada@example.com")
+            activate.fill("#password", "analytical-engine")
+            activate.click("#allow")
+            activate.locator("#message", has_text="Signed in as ada@example.com").wait_for()
+            signed_in = page.locator(".widget-html-content", has_text="Signed in as Ada Lovelace")
+            signed_in.wait_for(timeout=30_000)
+            assert "ada@example.com" in signed_in.inner_text()
+            timer = page.locator(".widget-html-content", has_text="Access token expires in")
+            assert re.search(r"expires in \d+:\d\d · \d+ refresh", timer.inner_text())
+        finally:
+            browser.close()
+    assert time.monotonic() - started < 60
