@@ -1,12 +1,11 @@
-"""Login flows that send and wait: the device authorization grant (RFC 8628) and what all
-flows share (discovery, sending, cancellable waiting, ID-token verification).
+"""Login flows that send and wait: here the device authorization grant (RFC 8628).
 
 Nothing here prints. Progress is reported through callbacks (``on_code``, ``on_poll``), so a
 widget, a terminal or a test can show it. Waiting goes through :class:`Waiter`: by default a
 ``threading.Event`` wait that a cancel cuts short; tests inject ``sleep`` and ``clock``.
-Every flow ends with :func:`finish_login`: the ID token is verified, then the tokens are set on
-an :class:`~okta_nb_auth.AuthSession` (a new one, or the caller's, which a re-login resumes).
-The authorization-code + PKCE flow lives in :mod:`okta_nb_auth._loopback`.
+Every flow ends with :func:`finish_login` (:mod:`okta_nb_auth._flow_base`): the ID token is
+verified, then the tokens are set on an :class:`~okta_nb_auth.AuthSession` (a new one, or the
+caller's, which a re-login resumes). Authorization code + PKCE is in :mod:`._loopback`.
 """
 
 from __future__ import annotations
@@ -20,11 +19,7 @@ from typing import Any
 import httpx
 
 from ._config import OktaConfig
-from ._discovery import ServerMetadata, discovery_flow
-from ._drive import network_error, run_sync
 from ._exceptions import (
-    ConfigError,
-    LoginCancelled,
     LoginRequired,
     LoginTimeout,
     OktaAuthError,
@@ -32,6 +27,7 @@ from ._exceptions import (
     RateLimited,
     TransientError,
 )
+from ._flow_base import LoginResult, Waiter, discover, finish_login, send, token_call
 from ._models import TokenSet
 from ._protocol import (
     DEVICE_CODE_GRANT,
@@ -39,7 +35,6 @@ from ._protocol import (
     device_code_request,
     error_from_response,
     json_body,
-    parse_token_response,
 )
 from ._session import AuthSession
 
@@ -49,10 +44,8 @@ __all__ = [
     "PollStatus",
     "Waiter",
     "device_login",
-    "discover",
     "finish_login",
     "poll_device",
-    "send",
     "start_device",
 ]
 
@@ -87,94 +80,6 @@ class PollStatus:
     state: str
     interval: float
     seconds_left: float
-
-
-@dataclass(frozen=True, repr=False)
-class LoginResult:
-    """A finished login: the session holding the tokens and the verified ID-token claims."""
-
-    session: AuthSession
-    claims: Mapping[str, Any]
-    flow: str
-
-    @property
-    def user(self) -> str:
-        """Who signed in, for people: ``Name <email>``, or whichever of the two exists."""
-        return describe_user(self.claims)
-
-    def __repr__(self) -> str:
-        return f"LoginResult(flow={self.flow!r}, user={self.user!r})"
-
-
-def describe_user(claims: Mapping[str, Any]) -> str:
-    """``Ada Lovelace <ada@example.com>`` from ID-token claims (never a token)."""
-    name = claims.get("name")
-    email = claims.get("email") or claims.get("preferred_username")
-    if name and email and name != email:
-        return f"{name} <{email}>"
-    return str(name or email or claims.get("sub", "unknown user"))
-
-
-class Waiter:
-    """Cancellable waiting. Without ``sleep`` it waits on the ``cancel`` event, so a cancel
-    ends the wait at once; with an injected ``sleep`` (tests) it checks the event after."""
-
-    def __init__(
-        self,
-        cancel: threading.Event | None = None,
-        sleep: Callable[[float], object] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.cancel = threading.Event() if cancel is None else cancel
-        self._sleep = sleep
-        self.clock = clock
-
-    def check(self) -> None:
-        """Raise :class:`LoginCancelled` once the login was cancelled."""
-        if self.cancel.is_set():
-            raise LoginCancelled("The login was cancelled.")
-
-    def pause(self, seconds: float) -> None:
-        """Wait ``seconds`` (or until cancelled)."""
-        self.check()
-        if self._sleep is None:
-            self.cancel.wait(max(seconds, 0.0))
-        else:
-            self._sleep(seconds)
-        self.check()
-
-
-def send(session: httpx.Client, request: httpx.Request) -> httpx.Response:
-    """Send one of our own requests (no auth), network failures as :class:`TransientError`."""
-    try:
-        return session.send(request, auth=None)
-    except httpx.TransportError as exc:
-        raise network_error(exc) from exc
-
-
-def discover(config: OktaConfig, session: httpx.Client) -> ServerMetadata:
-    """The issuer's discovery document (cached per issuer)."""
-    return run_sync(discovery_flow(config.issuer), session)
-
-
-def finish_login(
-    config: OktaConfig,
-    session: AuthSession,
-    tokens: TokenSet,
-    *,
-    flow: str,
-    nonce: str | None = None,
-) -> LoginResult:
-    """Verify the ID token, then put the tokens on ``session`` (``on_tokens`` is called)."""
-    if not tokens.id_token:
-        raise ConfigError(
-            "The login returned no ID token, so who signed in cannot be verified: include "
-            "'openid' in the scopes."
-        )
-    auth = session.okta_auth
-    claims = auth.verifier.verify_id_token(tokens.id_token, session, nonce=nonce)
-    auth.set_tokens(tokens, notify=True)
-    return LoginResult(session=session, claims=claims, flow=flow)
 
 
 # ------------------------------------------------------------------ device authorization
@@ -213,14 +118,6 @@ def start_device(config: OktaConfig, session: httpx.Client) -> DeviceCode:
     )
 
 
-def _poll_once(
-    config: OktaConfig, session: httpx.Client, token_endpoint: str, device_code: str
-) -> TokenSet:
-    sent_at = time.time()
-    response = send(session, device_code_request(config, token_endpoint, device_code))
-    return parse_token_response(response, sent_at, DEVICE_CODE_GRANT)
-
-
 def _terminal(exc: OktaAuthError) -> OktaAuthError | None:
     """The error to raise for a final poll answer, or None to keep polling."""
     if exc.error == "access_denied":
@@ -243,7 +140,7 @@ def _terminal(exc: OktaAuthError) -> OktaAuthError | None:
 
 def poll_device(
     config: OktaConfig,
-    session: httpx.Client,
+    session: AuthSession,
     code: DeviceCode,
     *,
     waiter: Waiter | None = None,
@@ -268,7 +165,8 @@ def poll_device(
             )
         delay = interval
         try:
-            return _poll_once(config, session, token_endpoint, code.device_code)
+            request = device_code_request(config, token_endpoint, code.device_code)
+            return token_call(session, request, DEVICE_CODE_GRANT)
         except OktaAuthError as exc:
             final = _terminal(exc)
             if final is not None:

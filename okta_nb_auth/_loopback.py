@@ -28,8 +28,8 @@ from ._exceptions import (
     OktaAuthError,
     ProtocolError,
 )
-from ._flows import LoginResult, discover, finish_login, send
-from ._protocol import authorization_code_request, make_pkce, parse_token_response
+from ._flow_base import LoginResult, discover, finish_login, token_call
+from ._protocol import authorization_code_request, make_pkce
 from ._session import AuthSession
 
 __all__ = ["AuthCodeLogin", "pkce_login"]
@@ -244,8 +244,7 @@ class AuthCodeLogin:
         request = authorization_code_request(
             self.config, endpoint, code, self.redirect_uri, self._verifier
         )
-        sent_at = time.time()
-        tokens = parse_token_response(send(self.session, request), sent_at, "authorization_code")
+        tokens = token_call(self.session, request, "authorization_code")
         return finish_login(self.config, self.session, tokens, flow="pkce", nonce=self._nonce)
 
     def __repr__(self) -> str:

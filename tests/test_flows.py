@@ -291,3 +291,14 @@ def test_explicit_flows_and_a_typo(dev: DevServer) -> None:
     with pytest.raises(Exception, match="flow must be one of"):
         choose_flow(config, "browser")
     assert free_port() > 0
+
+
+def test_a_server_clock_ahead_does_not_break_the_login(fresh_dev: DevServer) -> None:
+    # The ID token's iat is in the server's time; the check uses the skew from Date.
+    fresh_dev.configure_app("native", device_interval=0)
+    fresh_dev.auto_approve = ADA
+    fresh_dev.advance_clock(3600)
+    result = device_login(fresh_dev.config("native"), sleep=lambda s: None)
+    assert result.claims["email"] == ADA
+    assert 3590 < result.session.okta_auth.skew < 3610
+    result.session.close()

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from flow_helpers import in_thread, loopback_config, sign_in
 
-from okta_nb_auth import AuthSession, LoginRequired, LoginWidget, login
+from okta_nb_auth import AuthSession, LoginRequired, LoginTimeout, LoginWidget, login
+from okta_nb_auth._login_text import LoginView, html_parts
 from okta_nb_auth.devserver import DevServer
 
 ADA, ADA_PASSWORD = "ada@example.com", "analytical-engine"
@@ -318,3 +319,51 @@ def test_without_ipywidgets_the_error_names_the_extra(
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     with pytest.raises(ImportError, match=r"pip install 'okta-nb-auth\[widgets\]'"):
         LoginWidget(dev.config("native"), flow="device")
+
+
+def test_a_closed_tab_times_out_and_the_widget_stays_usable(fresh_dev: DevServer) -> None:
+    config = loopback_config(fresh_dev)
+    widget = LoginWidget(config, flow="pkce", tick=None, timeout=0.3)
+    try:
+        with pytest.raises(LoginTimeout):
+            widget.wait(5)
+        assert widget.state == "failed" and "closed tab" in text(widget, "status")
+        assert widget.login_button.layout.display == "" and not login_threads()
+        widget.login_button.click()
+        link = widget._control.current().pkce.url  # type: ignore[union-attr]
+        in_thread(lambda: sign_in(link, ADA, ADA_PASSWORD))
+        assert widget.wait(5) is widget.session
+    finally:
+        finish(widget)
+
+
+def test_status_text_is_escaped() -> None:
+    view = LoginView(flow="device", reason="<b>why</b>", state="failed", message="<img src=x>")
+    parts = html_parts(view)
+    assert "<img" not in parts["status"] and "&lt;img src=x&gt;" in parts["status"]
+    assert "&lt;b&gt;why&lt;/b&gt;" in parts["header"]
+
+
+def test_a_bare_login_call_is_shown_once(
+    device_dev: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[dict[str, object]] = []
+
+    class Shell:
+        execution_count = 7
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
+    monkeypatch.setattr(
+        "okta_nb_auth.widgets._display",
+        lambda obj, **kw: shown.append(obj if kw else obj._repr_mimebundle_()),  # type: ignore[attr-defined]
+    )
+    widget = make(device_dev, start=False)
+    try:
+        widget._ipython_display_()  # what login() does
+        widget._ipython_display_()  # the displayhook for a bare `login()` in the same cell
+        assert len(shown) == 1
+        Shell.execution_count = 8  # `widget` alone in a later cell shows it again
+        widget._ipython_display_()
+        assert len(shown) == 2
+    finally:
+        finish(widget)
