@@ -336,3 +336,21 @@ def test_introspect_public_client_with_client_id_in_the_query(
     )
     assert response.status_code == 200, response.text
     assert response.json()["active"] is True
+
+
+def test_org_server_introspect_and_revoke(dev: DevServer, http: httpx.Client) -> None:
+    tokens = dev.login_as(ADA, "web", org=True)
+    assert tokens.refresh_token is not None
+    at_org = post(http, dev, "web", f"{ORG}/introspect", {"token": tokens.access_token}).json()
+    assert at_org["active"] is True and at_org["iss"] == dev.base_url
+    assert at_org["aud"] == dev.base_url
+    # Use the server that minted the token: the custom server does not know it.
+    assert _introspect(http, dev, "web", tokens.access_token) == {"active": False}
+    assert _introspect(http, dev, "web", tokens.refresh_token) == {"active": False}
+    _revoke(http, dev, "web", tokens.refresh_token)  # wrong server: no effect
+    assert refresh(http, dev, "web", tokens.refresh_token, base=ORG).status_code == 200
+    revoked = post(http, dev, "web", f"{ORG}/revoke", {"token": tokens.refresh_token})
+    assert revoked.status_code == 200 and revoked.content == b""
+    assert_error(
+        refresh(http, dev, "web", tokens.refresh_token, base=ORG), 400, "invalid_grant", RT_INVALID
+    )
