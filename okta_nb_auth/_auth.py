@@ -273,9 +273,9 @@ class OktaAuth(FlowAuth):
         token = self._tokens.refresh_token
         if token is None:
             raise LoginRequired(
-                "The access token expired and there is no refresh token: log in again. To "
-                "stay logged in, request the offline_access scope and enable the Refresh "
-                "Token grant type for the app."
+                "There is no refresh token, so the access token cannot be renewed: log in "
+                "again. To stay logged in, request the offline_access scope and enable the "
+                "Refresh Token grant type for the app."
             )
         if token == self._dead_refresh_token:
             raise LoginRequired("The refresh token was refused by Okta: log in again.")

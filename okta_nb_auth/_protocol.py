@@ -233,9 +233,12 @@ def error_from_response(
     """Translate a non-2xx OAuth response into the error tree (never raises it)."""
     status = response.status_code
     if status == 429:
+        retry_at = _retry_at(response, now)
+        when = f" in {max(retry_at - now, 0):.0f} s" if retry_at is not None else " later"
         return RateLimited(
-            "Okta's rate limit was hit (HTTP 429); waiting until the limit resets.",
-            retry_at=_retry_at(response, now),
+            f"Okta's rate limit was hit (HTTP 429): the current tokens are kept; retry{when}, "
+            "when the limit resets.",
+            retry_at=retry_at,
             status_code=status,
         )
     if status >= 500:
