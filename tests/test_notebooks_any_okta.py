@@ -1,0 +1,64 @@
+"""Every notebook also runs with OKTA_* set: against an org that is not the embedded server.
+
+The "real Okta" here is a dev server in another process (the cells cannot reach its
+controls, as they could not reach Okta's), with device logins approved automatically.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CLI = Path(sys.executable).parent / "okta-nb-auth"
+AUTO_APPROVE = ("--auto-approve", "ada@example.com")
+
+
+@pytest.fixture(scope="module")
+def remote_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    config = tmp_path_factory.mktemp("org") / "org.toml"
+    config.write_text("[apps.native]\ndevice_interval = 1\n")
+    proc = subprocess.Popen(
+        [str(CLI), "devserver", "--port", "0", "--config", str(config), *AUTO_APPROVE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        issuer = proc.stdout.readline().split()[1]
+        base = issuer.removesuffix("/oauth2/default")
+        client_id = httpx.get(base + "/admin/apps").json()["native"]["client_id"]
+        yield {"OKTA_DOMAIN": issuer, "OKTA_CLIENTID": client_id, "base": base}
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_against_another_org(
+    path: Path, remote_org: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKTA_DOMAIN", remote_org["OKTA_DOMAIN"])
+    monkeypatch.setenv("OKTA_CLIENTID", remote_org["OKTA_CLIENTID"])
+    monkeypatch.delenv("OKTA_NB_AUTH_DEVSERVER_CONFIG", raising=False)
+    before = len(httpx.get(remote_org["base"] + "/admin/events").json())
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": "."}}
+    ).execute()  # raises CellExecutionError on the first failing cell
+    outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
+    calls = len(httpx.get(remote_org["base"] + "/admin/events").json()) - before
+    used = calls > 0 or remote_org["OKTA_DOMAIN"] in outputs
+    if "it runs on its own dev server" in outputs:
+        assert not used, "a dev-only notebook must not touch the configured org"
+    else:
+        assert used, "the notebook did not use the configured org"
