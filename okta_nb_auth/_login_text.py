@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from html import escape
+from urllib.parse import urlsplit
 
 __all__ = ["LoginView", "clock_text", "html_parts", "plain_text"]
 
@@ -95,6 +96,11 @@ def plain_text(view: LoginView) -> str:
     return "\n".join(lines)
 
 
+def _web_url(url: str) -> bool:
+    """Only http(s) links are rendered: a server's ``javascript:`` URI must not become one."""
+    return urlsplit(url).scheme in ("https", "http")
+
+
 def _copy_button(code: str) -> str:
     script = escape(f"navigator.clipboard.writeText({json.dumps(code)})")
     return f' <button onclick="{script}" title="Copy the code">Copy</button>'
@@ -110,7 +116,7 @@ def html_parts(view: LoginView) -> dict[str, str]:
         "timer": "",
         "status": escape(status_text(view)),
     }
-    if view.state == "waiting" and view.link:
+    if view.state == "waiting" and view.link and _web_url(view.link):
         label = "Open the sign-in page" if view.flow == "device" else "Open the Okta sign-in page"
         parts["link"] = (
             f'<a href="{escape(view.link)}" target="_blank" rel="noopener noreferrer" '

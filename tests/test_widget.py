@@ -367,3 +367,10 @@ def test_a_bare_login_call_is_shown_once(
         assert len(shown) == 2
     finally:
         finish(widget)
+
+
+def test_only_web_links_become_links() -> None:
+    view = LoginView(flow="device", reason="r", state="waiting", link="javascript:alert(1)")
+    assert html_parts(view)["link"] == ""
+    safe = LoginView(flow="device", reason="r", state="waiting", link="https://x/activate")
+    assert 'href="https://x/activate"' in html_parts(safe)["link"]
