@@ -134,12 +134,15 @@ def test_sign_in_from_the_widget_in_jupyterlab(lab: str) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context()
+            context.grant_permissions(["clipboard-read", "clipboard-write"])
             page = context.new_page()
             page.goto(lab)
             _run_all(page)
             link = page.locator("a.okta-login-link")
             link.wait_for(timeout=30_000)
             code = page.locator(".widget-html-content code").inner_text()
+            page.locator(".widget-html-content button", has_text="Copy").click()
+            assert page.evaluate("navigator.clipboard.readText()") == code
             with context.expect_page() as opened:
                 link.click()
             activate = opened.value
