@@ -73,6 +73,7 @@ class _Listener(http.server.HTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Listener
+    timeout = 5.0  # a browser's idle pre-connect must not hold the listener for long
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path != self.server.path or self.server.outcome is not None:
