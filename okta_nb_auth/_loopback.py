@@ -271,13 +271,16 @@ def pkce_login(
     try:
         login = AuthCodeLogin.start(config, active)
         login.open_listener()
-        if on_url is not None:
-            on_url(login.url)
-        if open_browser:
-            import webbrowser
+        try:
+            if on_url is not None:
+                on_url(login.url)
+            if open_browser:
+                import webbrowser
 
-            webbrowser.open(login.url)
-        return login.wait(cancel=cancel, timeout=timeout)
+                webbrowser.open(login.url)
+            return login.wait(cancel=cancel, timeout=timeout)
+        finally:
+            login.close()
     except BaseException:
         if own:
             active.close()
