@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -374,3 +375,24 @@ def test_only_web_links_become_links() -> None:
     assert html_parts(view)["link"] == ""
     safe = LoginView(flow="device", reason="r", state="waiting", link="https://x/activate")
     assert 'href="https://x/activate"' in html_parts(safe)["link"]
+
+
+def test_a_busy_redirect_port_leaves_the_paste_box(fresh_dev: DevServer) -> None:
+    config = loopback_config(fresh_dev)
+    assert config.redirect_uri is not None
+    port = int(config.redirect_uri.split(":")[2].split("/")[0])
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        widget = LoginWidget(config, flow="pkce", tick=None)
+        try:
+            assert widget.state == "waiting" and "Cannot listen" in text(widget, "status")
+            assert widget.paste_row.layout.display == ""
+            url = widget._control.current().pkce.url  # type: ignore[union-attr]
+            widget.paste_box.value = sign_in(url, ADA, ADA_PASSWORD, follow=False).headers[
+                "Location"
+            ]
+            widget.paste_button.click()
+            assert widget.wait(5) is widget.session
+        finally:
+            finish(widget)
