@@ -27,8 +27,15 @@ def _bad(message: str, status: int = 400) -> JSONResponse:
     )
 
 
+MAX_ADMIN_BODY = 64 * 1024
+
+
 async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_ADMIN_BODY:
+            raise ValueError(f"the body is larger than {MAX_ADMIN_BODY} bytes")
     if not raw:
         return {}
     data = json.loads(raw)

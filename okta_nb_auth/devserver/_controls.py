@@ -13,6 +13,8 @@ from ._state import Event, Fault
 __all__ = ["Controls"]
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
+MAX_FAULT_COUNT = 10_000
+MAX_FAULT_LATENCY = 120.0  # longer than any client timeout worth testing
 MAX_CLOCK_OFFSET = 100 * 366 * 24 * 3600  # a century: dates stay printable, times finite
 
 
@@ -124,6 +126,11 @@ class Controls:
             raise SettingsError(f"status must be one of {FAULT_STATUSES}, not {status!r}")
         if count < 1 or latency < 0 or (status is None and not drop and not latency):
             raise SettingsError("a fault needs count >= 1 and a status, latency > 0 or drop")
+        if count > MAX_FAULT_COUNT or latency > MAX_FAULT_LATENCY:
+            raise SettingsError(
+                f"a fault applies to at most {MAX_FAULT_COUNT} calls and adds at most "
+                f"{MAX_FAULT_LATENCY:.0f} s of latency"
+            )
         as_html = status in (502, 503, 504) if html is None else html
         fault = Fault(count=count, status=status, latency=latency, drop=drop, html=as_html)
         with self.store.lock:
