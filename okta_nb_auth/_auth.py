@@ -125,12 +125,30 @@ class OktaAuth(FlowAuth):
         """Claims of the last verified ID token."""
         return self._id_claims
 
-    def set_tokens(self, tokens: TokenSet | None, *, notify: bool = False) -> None:
-        """Replace the tokens (for example after a login); ``notify`` calls ``on_tokens``."""
+    @property
+    def last_error(self) -> OktaAuthError | None:
+        """The error of the last refresh, until new tokens are stored (None after success).
+
+        A :class:`LoginRequired` here means the session needs a new login.
+        """
+        return self._failure
+
+    def set_tokens(
+        self,
+        tokens: TokenSet | None,
+        *,
+        notify: bool = False,
+        id_claims: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace the tokens (for example after a login); ``notify`` calls ``on_tokens``.
+
+        ``id_claims`` are the claims of ``tokens.id_token`` when the caller has verified it
+        (a login does), so :attr:`id_claims` is known before the first refresh.
+        """
         self._tokens = tokens
         self._lifetime = tokens.expires_in(self._clock()) if tokens else 0.0
         self._generation += 1
-        self._failure, self._dead_refresh_token, self._id_claims = None, None, None
+        self._failure, self._dead_refresh_token, self._id_claims = None, None, id_claims
         if notify and tokens is not None:
             self._notify(tokens)
 

@@ -118,7 +118,7 @@ def finish_login(
     auth = session.okta_auth
     now = time.time() + auth.skew
     claims = auth.verifier.verify_id_token(tokens.id_token, session, nonce=nonce, now=now)
-    auth.set_tokens(tokens, notify=True)
+    auth.set_tokens(tokens, notify=True, id_claims=claims)
     return LoginResult(session=session, claims=claims, flow=flow)
 
 

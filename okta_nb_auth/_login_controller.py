@@ -238,8 +238,7 @@ class LoginController:
         session = self.session
         if self.state != "signed_in" or session is None:
             return
-        # OktaAuth keeps the last refresh failure until tokens are stored again.
-        failure = getattr(session.okta_auth, "_failure", None)
+        failure = session.okta_auth.last_error  # kept until tokens are stored again
         if isinstance(failure, LoginRequired):
             self.state, self.message = "relogin", str(failure)
         elif session.tokens is None:
