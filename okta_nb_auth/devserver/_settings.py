@@ -195,14 +195,6 @@ class ServerSettings:
     custom_scopes: tuple[str, ...] = ("demo.read", "demo.write")
     max_body_bytes: int = 64 * 1024
 
-    def app(self, name: str) -> AppSettings:
-        try:
-            return self.apps[name]
-        except KeyError:
-            raise SettingsError(
-                f"no app named {name!r}; the dev server has: {', '.join(self.apps)}"
-            ) from None
-
     def user(self, login: str) -> UserSettings:
         try:
             return self.users[login]
