@@ -127,6 +127,13 @@ def _run_all(page: Page) -> None:
     page.locator(".jp-Dialog .jp-mod-accept").click()  # "Restart Kernel?"
 
 
+def _screenshot(page: Page, name: str) -> None:
+    """Keep a picture for people when OKTA_NB_AUTH_SCREENSHOTS names a folder."""
+    folder = os.environ.get("OKTA_NB_AUTH_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
 def test_sign_in_from_the_widget_in_jupyterlab(lab: str) -> None:
     assert Path(CHROMIUM).exists(), "make test installs Debian's chromium"
     started = time.monotonic()
@@ -140,6 +147,7 @@ def test_sign_in_from_the_widget_in_jupyterlab(lab: str) -> None:
             _run_all(page)
             link = page.locator("a.okta-login-link")
             link.wait_for(timeout=30_000)
+            _screenshot(page, "widget-device-code")
             code = page.locator(".widget-html-content code").inner_text()
             page.locator(".widget-html-content button", has_text="Copy").click()
             assert page.evaluate("navigator.clipboard.readText()") == code
@@ -155,6 +163,8 @@ def test_sign_in_from_the_widget_in_jupyterlab(lab: str) -> None:
             signed_in = page.locator(".widget-html-content", has_text="Signed in as Ada Lovelace")
             signed_in.wait_for(timeout=30_000)
             assert "ada@example.com" in signed_in.inner_text()
+            _screenshot(activate, "activate-page")
+            _screenshot(page, "widget-signed-in")
             timer = page.locator(".widget-html-content", has_text="Access token expires in")
             assert re.search(r"expires in \d+:\d\d · \d+ refresh", timer.inner_text())
         finally:
