@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: install test lab devserver bench clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { echo "make: '$(PYTHON) -m venv' failed; on Debian or \
+	Ubuntu install it with 'sudo apt-get install python3-venv', then run make again" >&2; \
+	rm -rf $(VENV); exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
 	touch $(STAMP)

@@ -26,14 +26,19 @@ def _make_auth(
     leeway: float,
     on_tokens: Callable[[TokenSet], object] | None,
     okta_auth: OktaAuth | None,
+    clock: Callable[[], float] | None = None,
 ) -> OktaAuth:
     if okta_auth is not None:
+        if clock is not None:
+            raise ValueError("pass clock= to the OktaAuth you share, not to the session")
         if tokens is not None:
             okta_auth.set_tokens(tokens)
         if on_tokens is not None:
             okta_auth.on_tokens = on_tokens
         return okta_auth
-    return OktaAuth(config, tokens, leeway=leeway, on_tokens=on_tokens)
+    if clock is None:
+        return OktaAuth(config, tokens, leeway=leeway, on_tokens=on_tokens)
+    return OktaAuth(config, tokens, leeway=leeway, on_tokens=on_tokens, clock=clock)
 
 
 def _repr(kind: str, auth: OktaAuth) -> str:
@@ -56,8 +61,9 @@ class AuthSession(httpx.Client):
     ``tokens`` come from a login (for example ``dev.login_as()`` or the device flow);
     ``on_tokens`` is called with the new :class:`TokenSet` after every refresh (the
     counterpart of NextAuth's ``jwt`` callback: store them there). Pass ``okta_auth=`` to
-    share one :class:`OktaAuth` between sessions or to tune it (clock, retries); its own
-    config and leeway are then used. Other keyword arguments go to
+    share one :class:`OktaAuth` between sessions or to tune it (retries); its own
+    config and leeway are then used. ``clock`` (default ``time.time``) is injectable, for
+    tests and for the tutorial's fast-forwarded dev server. Other keyword arguments go to
     :class:`httpx.Client`.
     """
 
@@ -69,9 +75,10 @@ class AuthSession(httpx.Client):
         leeway: float = 60.0,
         on_tokens: Callable[[TokenSet], object] | None = None,
         okta_auth: OktaAuth | None = None,
+        clock: Callable[[], float] | None = None,
         **httpx_kwargs: Any,
     ) -> None:
-        auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth)
+        auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth, clock)
         super().__init__(auth=auth, **httpx_kwargs)
         self.okta_auth = auth
         auth.bind(self)
@@ -115,9 +122,10 @@ class AsyncAuthSession(httpx.AsyncClient):
         leeway: float = 60.0,
         on_tokens: Callable[[TokenSet], object] | None = None,
         okta_auth: OktaAuth | None = None,
+        clock: Callable[[], float] | None = None,
         **httpx_kwargs: Any,
     ) -> None:
-        auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth)
+        auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth, clock)
         super().__init__(auth=auth, **httpx_kwargs)
         self.okta_auth = auth
         auth.bind(self)

@@ -33,3 +33,29 @@ def test_last_error_holds_a_failed_refresh_until_new_tokens(fresh_dev: DevServer
     session.refresh()
     assert session.okta_auth.last_error is None
     session.close()
+
+
+def test_sessions_take_an_injected_clock(fresh_dev: DevServer) -> None:
+    config = fresh_dev.config("native")
+    fresh_dev.configure_app("native", access_token_ttl=300)
+    session = AuthSession(config, fresh_dev.login_as(), clock=fresh_dev.now)
+    fresh_dev.clear_events()
+    fresh_dev.advance_clock(290)  # inside the leeway, as both clocks agree
+    assert session.get(fresh_dev.api_url + "/whoami").status_code == 200
+    assert [e.grant_type for e in fresh_dev.events] == ["refresh_token"]
+    with pytest.raises(ValueError, match="pass clock= to the OktaAuth"):
+        AuthSession(config, okta_auth=session.okta_auth, clock=fresh_dev.now)
+    session.close()
+
+
+@pytest.mark.anyio
+async def test_async_sessions_take_an_injected_clock(fresh_dev: DevServer) -> None:
+    from okta_nb_auth import AsyncAuthSession
+
+    fresh_dev.configure_app("native", access_token_ttl=300)
+    config = fresh_dev.config("native")
+    async with AsyncAuthSession(config, fresh_dev.login_as(), clock=fresh_dev.now) as session:
+        fresh_dev.clear_events()
+        fresh_dev.advance_clock(290)
+        assert (await session.get(fresh_dev.api_url + "/whoami")).status_code == 200
+    assert [e.grant_type for e in fresh_dev.events] == ["refresh_token"]
