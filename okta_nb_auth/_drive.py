@@ -2,61 +2,52 @@
 
 The flows in this package yield :class:`httpx.Request` objects and receive responses; a
 network failure is thrown back into the flow as :class:`TransientError`, so the flow decides
-whether it can carry on (for example with a last good key set).
+whether it can carry on (for example with a last good key set). These are the plain cases of
+the drivers in :mod:`okta_nb_auth._steps`: no caller request, no locks, no sleeps.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from typing import TypeVar
 
+import anyio
 import httpx
 
-from ._exceptions import TransientError
+from ._steps import Locks, drive_async, drive_sync, network_error
 
 __all__ = ["network_error", "run_async", "run_sync"]
 
 T = TypeVar("T")
 
 
-def network_error(exc: httpx.TransportError) -> TransientError:
-    """The error tree's view of a network failure (connection refused, timeout, reset)."""
-    err = TransientError(
-        f"Network error talking to {exc.request.url.host}: {type(exc).__name__}. Retry later."
-    )
-    err.__cause__ = exc
-    return err
-
-
 def run_sync(flow: Generator[httpx.Request, httpx.Response, T], client: httpx.Client) -> T:
     """Drive ``flow`` to completion, sending its requests with ``client``."""
-    reply: httpx.Response | None = None
-    error: TransientError | None = None
-    while True:
-        try:
-            request = flow.throw(error) if error else flow.send(reply)  # type: ignore[arg-type]
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        reply, error = None, None
-        try:
-            reply = client.send(request, auth=None)
-        except httpx.TransportError as exc:
-            error = network_error(exc)
+    out: list[T] = []
+    steps = drive_sync(
+        flow,  # type: ignore[arg-type]
+        None,
+        out,
+        locks=Locks(),
+        sleep=time.sleep,
+        send=lambda request: client.send(request, auth=None),
+    )
+    for _ in steps:  # pragma: no cover - there is no caller request to hand out
+        raise AssertionError("a plain flow has no caller request")
+    return out[0]
 
 
 async def run_async(
     flow: Generator[httpx.Request, httpx.Response, T], client: httpx.AsyncClient
 ) -> T:
     """The async twin of :func:`run_sync`: the same flow, sent with an ``AsyncClient``."""
-    reply: httpx.Response | None = None
-    error: TransientError | None = None
-    while True:
-        try:
-            request = flow.throw(error) if error else flow.send(reply)  # type: ignore[arg-type]
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        reply, error = None, None
-        try:
-            reply = await client.send(request, auth=None)
-        except httpx.TransportError as exc:
-            error = network_error(exc)
+
+    async def send(request: httpx.Request) -> httpx.Response:
+        return await client.send(request, auth=None)
+
+    out: list[T] = []
+    steps = drive_async(flow, None, out, locks=Locks(), sleep=anyio.sleep, send=send)  # type: ignore[arg-type]
+    async for _ in steps:  # pragma: no cover - there is no caller request to hand out
+        raise AssertionError("a plain flow has no caller request")
+    return out[0]

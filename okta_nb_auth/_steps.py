@@ -16,12 +16,29 @@ from typing import TypeVar
 import anyio
 import httpx
 
-from ._drive import network_error
 from ._exceptions import TransientError
 
-__all__ = ["LOCK", "UNLOCK", "Flow", "Locks", "Sleep", "drive_async", "drive_sync"]
+__all__ = [
+    "LOCK",
+    "UNLOCK",
+    "Flow",
+    "Locks",
+    "Sleep",
+    "drive_async",
+    "drive_sync",
+    "network_error",
+]
 
 T = TypeVar("T")
+
+
+def network_error(exc: httpx.TransportError) -> TransientError:
+    """The error tree's view of a network failure (connection refused, timeout, reset)."""
+    err = TransientError(
+        f"Network error talking to {exc.request.url.host}: {type(exc).__name__}. Retry later."
+    )
+    err.__cause__ = exc
+    return err
 
 
 class _Instruction:
