@@ -230,6 +230,8 @@ class LoginWidget:
             self.cancel_button.layout.display = "" if waiting else "none"
             signed_in = view.state in ("signed_in", "relogin")
             self.logout_button.layout.display = "" if signed_in else "none"
+            # Logging in is the thing to do unless a session is running fine.
+            self.login_button.button_style = "" if view.state == "signed_in" else "primary"
 
 
 def _tick(ref: weakref.ref[LoginWidget], every: float, closed: threading.Event) -> None:

@@ -396,3 +396,18 @@ def test_a_busy_redirect_port_leaves_the_paste_box(fresh_dev: DevServer) -> None
             assert widget.wait(5) is widget.session
         finally:
             finish(widget)
+
+
+def test_log_in_is_the_primary_action_only_when_not_signed_in(fresh_dev: DevServer) -> None:
+    fresh_dev.auto_approve = "ada@example.com"
+    fresh_dev.configure_app("native", device_interval=0)
+    widget = make(fresh_dev, start=False)
+    assert widget.login_button.button_style == "primary"
+    widget.start()
+    widget.wait(timeout=30)
+    widget.refresh_view()
+    assert widget.login_button.button_style == ""
+    widget.logout()
+    widget.refresh_view()
+    assert widget.login_button.button_style == "primary"
+    finish(widget)
