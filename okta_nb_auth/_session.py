@@ -9,7 +9,7 @@ settings, and ``transport=`` injection covers both API and token calls.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -41,13 +41,6 @@ def _make_auth(
     return OktaAuth(config, tokens, leeway=leeway, on_tokens=on_tokens, clock=clock)
 
 
-def _repr(kind: str, auth: OktaAuth) -> str:
-    return (
-        f"{kind}(issuer={auth.config.issuer!r}, client_id={auth.config.client_id!r}, "
-        f"grant={auth.grant!r}, tokens={auth.tokens!r})"
-    )
-
-
 def _cc_auth(config: OktaConfig, scopes: Iterable[str] | None, kwargs: dict[str, Any]) -> OktaAuth:
     chosen = tuple(config.scopes if scopes is None else scopes)
     return OktaAuth(
@@ -55,17 +48,17 @@ def _cc_auth(config: OktaConfig, scopes: Iterable[str] | None, kwargs: dict[str,
     )
 
 
-class AuthSession(httpx.Client):
-    """An :class:`httpx.Client` for an Okta-protected API, refreshing tokens as needed.
+S = TypeVar("S", bound="_SessionBase")
 
-    ``tokens`` come from a login (for example ``dev.login_as()`` or the device flow);
-    ``on_tokens`` is called with the new :class:`TokenSet` after every refresh (the
-    counterpart of NextAuth's ``jwt`` callback: store them there). Pass ``okta_auth=`` to
-    share one :class:`OktaAuth` between sessions or to tune it (retries); its own
-    config and leeway are then used. ``clock`` (default ``time.time``) is injectable, for
-    tests and for the tutorial's fast-forwarded dev server. Other keyword arguments go to
-    :class:`httpx.Client`.
+
+class _SessionBase:
+    """What the sync and async sessions share: construction, ``tokens``, a masked repr.
+
+    It comes first in each session's bases, so ``super().__init__`` reaches
+    :class:`httpx.Client` or :class:`httpx.AsyncClient`.
     """
+
+    okta_auth: OktaAuth
 
     def __init__(
         self,
@@ -79,14 +72,14 @@ class AuthSession(httpx.Client):
         **httpx_kwargs: Any,
     ) -> None:
         auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth, clock)
-        super().__init__(auth=auth, **httpx_kwargs)
+        super().__init__(auth=auth, **httpx_kwargs)  # type: ignore[call-arg]
         self.okta_auth = auth
-        auth.bind(self)
+        auth.bind(self)  # type: ignore[arg-type]
 
     @classmethod
     def client_credentials(
-        cls, config: OktaConfig, scopes: Iterable[str] | None = None, **httpx_kwargs: Any
-    ) -> AuthSession:
+        cls: type[S], config: OktaConfig, scopes: Iterable[str] | None = None, **httpx_kwargs: Any
+    ) -> S:
         """A session for a service app: gets a token with ``client_credentials`` and a new
         one when it expires (there is no refresh token)."""
         auth = _cc_auth(config, scopes, httpx_kwargs)
@@ -97,6 +90,29 @@ class AuthSession(httpx.Client):
         """The current tokens (their repr is masked)."""
         return self.okta_auth.tokens
 
+    def __repr__(self) -> str:
+        auth = self.okta_auth
+        return (
+            f"{type(self).__name__}(issuer={auth.config.issuer!r}, "
+            f"client_id={auth.config.client_id!r}, grant={auth.grant!r}, tokens={auth.tokens!r})"
+        )
+
+    __str__ = __repr__
+
+
+class AuthSession(_SessionBase, httpx.Client):
+    """An :class:`httpx.Client` for an Okta-protected API, refreshing tokens as needed.
+
+    ``AuthSession(config, tokens=None, *, leeway=60, on_tokens=None, okta_auth=None,
+    clock=None, **httpx_kwargs)``. ``tokens`` come from a login (for example
+    ``dev.login_as()`` or the device flow); ``on_tokens`` is called with the new
+    :class:`TokenSet` after every refresh (the counterpart of NextAuth's ``jwt`` callback:
+    store them there). Pass ``okta_auth=`` to share one :class:`OktaAuth` between sessions or
+    to tune it (retries); its own config and leeway are then used. ``clock`` (default
+    ``time.time``) is injectable, for tests and for the tutorial's fast-forwarded dev server.
+    Other keyword arguments go to :class:`httpx.Client`.
+    """
+
     def refresh(self) -> TokenSet:
         """Refresh now, whatever the expiry; returns the new tokens."""
         return self.okta_auth.run(self.okta_auth.refresh_flow())
@@ -105,43 +121,9 @@ class AuthSession(httpx.Client):
         """Revoke the refresh and access tokens at Okta, then forget them."""
         self.okta_auth.run(self.okta_auth.logout_flow())
 
-    def __repr__(self) -> str:
-        return _repr(type(self).__name__, self.okta_auth)
 
-    __str__ = __repr__
-
-
-class AsyncAuthSession(httpx.AsyncClient):
+class AsyncAuthSession(_SessionBase, httpx.AsyncClient):
     """The :class:`httpx.AsyncClient` twin of :class:`AuthSession`, with the same arguments."""
-
-    def __init__(
-        self,
-        config: OktaConfig,
-        tokens: TokenSet | None = None,
-        *,
-        leeway: float = 60.0,
-        on_tokens: Callable[[TokenSet], object] | None = None,
-        okta_auth: OktaAuth | None = None,
-        clock: Callable[[], float] | None = None,
-        **httpx_kwargs: Any,
-    ) -> None:
-        auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth, clock)
-        super().__init__(auth=auth, **httpx_kwargs)
-        self.okta_auth = auth
-        auth.bind(self)
-
-    @classmethod
-    def client_credentials(
-        cls, config: OktaConfig, scopes: Iterable[str] | None = None, **httpx_kwargs: Any
-    ) -> AsyncAuthSession:
-        """The async twin of :meth:`AuthSession.client_credentials`."""
-        auth = _cc_auth(config, scopes, httpx_kwargs)
-        return cls(config, okta_auth=auth, **httpx_kwargs)
-
-    @property
-    def tokens(self) -> TokenSet | None:
-        """The current tokens (their repr is masked)."""
-        return self.okta_auth.tokens
 
     async def refresh(self) -> TokenSet:
         """Refresh now, whatever the expiry; returns the new tokens."""
@@ -150,8 +132,3 @@ class AsyncAuthSession(httpx.AsyncClient):
     async def logout(self) -> None:
         """Revoke the refresh and access tokens at Okta, then forget them."""
         await self.okta_auth.arun(self.okta_auth.logout_flow())
-
-    def __repr__(self) -> str:
-        return _repr(type(self).__name__, self.okta_auth)
-
-    __str__ = __repr__
