@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -123,8 +123,7 @@ class Tutorial:
             return self.dev.config(app, **overrides)
         assert self.okta_config is not None
         if overrides:
-            values = {k: getattr(self.okta_config, k) for k in _CONFIG_FIELDS}
-            return OktaConfig(**{**values, **overrides})
+            return replace(self.okta_config, **overrides)
         return self.okta_config
 
     def login(
@@ -186,18 +185,6 @@ class Tutorial:
     def __repr__(self) -> str:
         where = "the dev server" if self.dev is not None else "a real Okta org"
         return f"<Tutorial on {where}: issuer {self.issuer}>"
-
-
-_CONFIG_FIELDS = (
-    "issuer",
-    "client_id",
-    "client_secret",
-    "scopes",
-    "redirect_uri",
-    "token_endpoint_auth_method",
-    "audience",
-    "allow_insecure_http",
-)
 
 
 class SetupError(ConfigError):

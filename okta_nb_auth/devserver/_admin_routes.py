@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from ._authority import Authority, BearerFailure
 from ._controls import Controls
+from ._http import is_loopback
 from ._oauth_routes import bearer, bearer_error
 from ._settings import SettingsError
 from ._state import OAuthFailure
@@ -82,8 +83,6 @@ class AdminRoutes:
 
     def _wrap(self, fn: Callable[[Request, dict[str, Any]], Any]) -> Handler:
         async def handler(request: Request) -> Response:
-            from ._http import is_loopback
-
             if not is_loopback(request):
                 return _bad("The admin API answers loopback clients only.", 403)
             try:

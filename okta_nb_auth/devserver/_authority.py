@@ -7,7 +7,6 @@ The web layer (``_web.py``), the admin API and :class:`DevServer` all act throug
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import jwt
@@ -236,6 +235,6 @@ class Authority:
     def public_apps(self) -> Mapping[str, dict[str, Any]]:
         """App settings without secrets, for listings."""
         return {
-            name: {k: v for k, v in vars(replace(app)).items() if k != "client_secret"}
+            name: {k: v for k, v in vars(app).items() if k != "client_secret"}
             for name, app in self.apps.items()
         }

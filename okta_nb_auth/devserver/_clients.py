@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote_plus
 
 from ._settings import AppSettings
@@ -41,7 +41,7 @@ def _basic(authorization: str) -> tuple[str, str]:
 
 
 def authenticate_client(
-    apps: Mapping[str, AppSettings],
+    find_app: Callable[[str], AppSettings | None],
     form: Mapping[str, str],
     authorization: str | None,
     query: Mapping[str, str],
@@ -70,7 +70,7 @@ def authenticate_client(
         method = "client_secret_post" if body_secret is not None else "none"
     else:
         raise _invalid_client("No client credentials found.")
-    app = next((a for a in apps.values() if a.client_id == client_id), None)
+    app = find_app(client_id)
     if app is None:
         raise _invalid_client("Invalid value for 'client_id' parameter.")
     if method == "none" or app.is_public:

@@ -59,7 +59,7 @@ class TokenEndpoint:
     def authenticate(
         self, form: Mapping[str, str], authorization: str | None, query: Mapping[str, str]
     ) -> AppSettings:
-        return authenticate_client(self.authority.apps, form, authorization, query)
+        return authenticate_client(self.authority.app_by_client_id, form, authorization, query)
 
     # -- /v1/token -------------------------------------------------------------------------
 

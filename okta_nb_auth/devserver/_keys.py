@@ -29,11 +29,14 @@ class _Key:
 
     def public_jwk(self) -> dict[str, Any]:
         jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
-        return {"kty": "RSA", "alg": "RS256", "kid": self.kid, "use": "sig", **_ne(jwk)}
-
-
-def _ne(jwk: dict[str, Any]) -> dict[str, Any]:
-    return {"e": jwk["e"], "n": jwk["n"]}
+        return {
+            "kty": "RSA",
+            "alg": "RS256",
+            "kid": self.kid,
+            "use": "sig",
+            "e": jwk["e"],
+            "n": jwk["n"],
+        }
 
 
 def _new_key(status: str) -> _Key:

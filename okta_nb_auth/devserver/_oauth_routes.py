@@ -6,6 +6,7 @@ Each exists for the org server (``/oauth2/v1/...``) and for custom servers
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -72,7 +73,7 @@ class OAuthRoutes:
     def _server(self, request: Request) -> AuthServer | None:
         return self.authority.server(request.path_params.get("server_id", "org"))
 
-    def _discovery(self, oauth: bool):  # type: ignore[no-untyped-def]
+    def _discovery(self, oauth: bool) -> Callable[[Request], Awaitable[Response]]:
         async def discovery(request: Request) -> Response:
             server = self._server(request)
             if server is None:
