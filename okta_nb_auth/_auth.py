@@ -16,37 +16,29 @@ lock, a sleep.
 from __future__ import annotations
 
 import copy
-import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import anyio
 import httpx
 
 from ._config import OktaConfig
-from ._discovery import DiscoveryCache, discovery_flow
+from ._discovery import DiscoveryCache
 from ._exceptions import (
-    KeyFetchError,
     LoginRequired,
     OktaAuthError,
-    RateLimited,
     TransientError,
 )
-from ._flowauth import FlowAuth
 from ._models import TokenSet
-from ._protocol import (
-    client_credentials_request,
-    error_from_response,
-    parse_token_response,
-    refresh_request,
-    revoke_request,
-    server_skew,
-)
-from ._steps import LOCK, UNLOCK, Flow, Sleep
+from ._steps import LOCK, UNLOCK, Flow
 from ._verify import TokenVerifier
+from .store import _holders
+from .store._base import TokenStore
+from .store._entry import EntryKey
+from .store._holding import StoreHolder
+from .store._link import StoreLink
 
 __all__ = ["OktaAuth"]
 
@@ -62,7 +54,7 @@ def _again(failure: OktaAuthError) -> OktaAuthError:
     return clone
 
 
-class OktaAuth(FlowAuth):
+class OktaAuth(StoreHolder):
     """Attach a fresh Okta access token to every request.
 
     ``grant`` is ``"refresh_token"`` (user sessions) or ``"client_credentials"`` (service
@@ -71,6 +63,9 @@ class OktaAuth(FlowAuth):
     new :class:`TokenSet` after every refresh. ``clock`` / ``sleep`` / ``async_sleep`` are
     injectable for tests. ``max_retries`` bounds retries of transient token-endpoint
     failures; a rate limit resetting more than ``max_wait`` seconds ahead is not waited for.
+    ``store``: a :class:`~okta_nb_auth.store.TokenStore` that keeps the login across
+    restarts and shares it, under its lock, with every process using the store (None: keep
+    nothing); ``user``: which stored user (``sub``; None: the app's default user).
     """
 
     def __init__(
@@ -89,6 +84,8 @@ class OktaAuth(FlowAuth):
         max_retries: int = 3,
         max_wait: float = 30.0,
         discovery: DiscoveryCache | None = None,
+        store: TokenStore | None = None,
+        user: str | None = None,
     ) -> None:
         if grant not in ("refresh_token", "client_credentials"):
             raise ValueError("grant must be 'refresh_token' or 'client_credentials'")
@@ -112,8 +109,23 @@ class OktaAuth(FlowAuth):
         self._id_claims: dict[str, Any] | None = None
         self._suspect: int | None = None  # generation refreshed for a 401, not yet accepted
         self.skew = 0.0  # server clock minus ours, from the last token response's Date
+        self._link: StoreLink | None = None
+        if store is not None and grant == "refresh_token":
+            key = EntryKey(config.issuer, config.client_id, user)
+            self._link = StoreLink(store, key, self.scopes)
+        if tokens is not None:
+            self._save_login(tokens, None)
 
-    # ------------------------------------------------------------------ public state
+    @classmethod
+    def from_store(
+        cls, config: OktaConfig, store: TokenStore, *, user: str | None = None, **options: Any
+    ) -> OktaAuth:
+        """The holder of the stored login for ``config``: this process's, if one exists
+        (sessions share it), else a new one with the stored tokens; :class:`LoginRequired`
+        (saying how to log in) when there is none. ``options`` go to the constructor."""
+        holder = cls(config, store=store, user=user, **options)._resume()
+        assert isinstance(holder, OktaAuth)
+        return holder
 
     @property
     def tokens(self) -> TokenSet | None:
@@ -143,13 +155,15 @@ class OktaAuth(FlowAuth):
         """Replace the tokens (for example after a login); ``notify`` calls ``on_tokens``.
 
         ``id_claims`` are the claims of ``tokens.id_token`` when the caller has verified it
-        (a login does), so :attr:`id_claims` is known before the first refresh.
+        (a login does), so :attr:`id_claims` is known before the first refresh. With a
+        store, the tokens are saved there (unless it holds a newer copy of the same login,
+        which is then used instead); ``None`` forgets the tokens here only.
         """
         self._tokens = tokens
         self._lifetime = tokens.expires_in(self._clock()) if tokens else 0.0
         self._generation += 1
         self._failure, self._dead_refresh_token, self._id_claims = None, None, id_claims
-        if notify and tokens is not None:
+        if tokens is not None and not self._save_login(tokens, id_claims) and notify:
             self._notify(tokens)
 
     # ------------------------------------------------------------------ the one flow
@@ -229,12 +243,31 @@ class OktaAuth(FlowAuth):
         self._attempts += 1
         self._failure = None  # an attempt cancelled half-way must not resurrect an old failure
         try:
-            tokens, lifetime, claims = yield from self._fetch_with_retries()
+            yield from self._refresh_once()
         except OktaAuthError as exc:
             self._failure = exc
             raise
-        self._store(tokens, lifetime, claims)
         yield UNLOCK
+
+    def _refresh_once(self) -> Flow[None]:
+        link = self._link
+        if link is not None:  # the store's lock, then whatever another process stored
+            newer = yield from link.hold_and_read()
+            if newer is not None:
+                self._adopt(newer, notify=True)
+                yield from link.release()
+                return
+        try:
+            tokens, lifetime, claims = yield from self._fetch_with_retries()
+        except LoginRequired as exc:
+            if link is not None and exc.error == "invalid_grant":
+                yield from link.forget_if_ours()
+            raise
+        tokens = self._tokens.merged_with(tokens) if self._tokens else tokens
+        if link is not None:  # the rotated refresh token reaches the store first
+            yield from link.save(tokens, lifetime, claims or self._id_claims, self._clock())
+            yield from link.release()
+        self._store(tokens, lifetime, claims)
 
     def refresh_flow(self) -> Flow[TokenSet]:
         """A forced refresh (for ``session.refresh()``)."""
@@ -242,80 +275,16 @@ class OktaAuth(FlowAuth):
         assert self._tokens is not None
         return self._tokens
 
-    def _fetch_with_retries(self) -> Flow[tuple[TokenSet, float, dict[str, Any] | None]]:
-        for attempt in itertools.count():
-            try:
-                return (yield from self._fetch_once())
-            except KeyFetchError:
-                raise
-            except TransientError as exc:
-                delay = self._backoff(attempt, exc)
-                if delay is None:
-                    raise
-                log.info("Token request failed (%s); retrying in %.1f s", exc, delay)
-                yield Sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _backoff(self, attempt: int, exc: TransientError) -> float | None:
-        if attempt >= self._max_retries:
-            return None
-        if isinstance(exc, RateLimited) and exc.retry_at is not None:
-            delay = exc.retry_at - self._clock()
-            return None if delay > self._max_wait else max(delay, 0.0) + 0.05
-        return float(min(0.5 * 2**attempt, self._max_wait))
-
-    def _fetch_once(self) -> Flow[tuple[TokenSet, float, dict[str, Any] | None]]:
-        metadata = yield from discovery_flow(self.config.issuer, self._discovery)
-        if self.grant == "client_credentials":
-            request = client_credentials_request(self.config, metadata.token_endpoint, self.scopes)
-        else:
-            request = refresh_request(self.config, metadata.token_endpoint, self._refresh_token())
-        sent_at = self._clock()
-        response = yield request
-        assert response is not None
-        skew = server_skew(response, self._clock())
-        try:
-            tokens = parse_token_response(response, sent_at, self.grant)
-        except LoginRequired:
-            self._dead_refresh_token = self._tokens.refresh_token if self._tokens else None
-            raise
-        self.skew = self.skew if skew is None else skew
-        claims = yield from self._verified_claims(tokens)
-        if tokens.id_token and claims is None and self._verify:
-            tokens = replace(tokens, id_token=None)  # never keep an unverified ID token
-        return tokens, tokens.expires_at - sent_at, claims
-
-    def _refresh_token(self) -> str:
-        if self._tokens is None:
-            raise LoginRequired("There are no tokens yet: log in first.")
-        token = self._tokens.refresh_token
-        if token is None:
-            raise LoginRequired(
-                "There is no refresh token, so the access token cannot be renewed: log in "
-                "again. To stay logged in, request the offline_access scope and enable the "
-                "Refresh Token grant type for the app."
-            )
-        if token == self._dead_refresh_token:
-            raise LoginRequired("The refresh token was refused by Okta: log in again.")
-        return token
-
-    def _verified_claims(self, tokens: TokenSet) -> Flow[dict[str, Any] | None]:
-        if not (self._verify and tokens.id_token):
-            return None
-        old = self._tokens.id_token if self._tokens else None
-        return (yield from self.verifier.refreshed_id_token_flow(
-            tokens.id_token, old, self._id_claims, now=self._clock() + self.skew
-        ))  # fmt: skip
-
     def _store(self, tokens: TokenSet, lifetime: float, claims: dict[str, Any] | None) -> None:
-        self._tokens = self._tokens.merged_with(tokens) if self._tokens else tokens
+        self._tokens = tokens
         self._lifetime = lifetime
         self._generation += 1
         self._failure = None
         if claims is not None:
             self._id_claims = claims
         log.debug("Stored new tokens (generation %d)", self._generation)
-        self._notify(self._tokens)
+        _holders.note(self, tokens, self._link.key if self._link is not None else None)
+        self._notify(tokens)
 
     def _notify(self, tokens: TokenSet) -> None:
         if self.on_tokens is None:
@@ -326,27 +295,22 @@ class OktaAuth(FlowAuth):
             log.exception("The on_tokens callback raised")
 
     def logout_flow(self) -> Flow[None]:
-        """Revoke the refresh token, then the access token, and forget both.
-
-        The tokens are forgotten even when a revocation fails; its error is raised after.
-        """
+        """Revoke the refresh token, then the access token, forget both and delete the
+        store entry. All of that happens even when a revocation fails; its error is raised
+        after."""
         yield LOCK
-        tokens = self._tokens
+        failure: OktaAuthError | None = None
         try:
-            if tokens is not None:
-                metadata = yield from discovery_flow(self.config.issuer, self._discovery)
-                endpoint = metadata.endpoint("revocation_endpoint")
-                pairs = (
-                    (tokens.refresh_token, "refresh_token"),
-                    (tokens.access_token, "access_token"),
-                )
-                for token, hint in pairs:
-                    if token:
-                        response = yield revoke_request(self.config, endpoint, token, hint)
-                        if response is not None and not response.is_success:
-                            raise error_from_response(response, self._clock())
+            if self._tokens is not None:
+                yield from self._revoke(self._tokens)
+        except OktaAuthError as exc:
+            failure = exc
         finally:
             self.set_tokens(None)
+        if self._link is not None:
+            yield from self._link.forget()
+        if failure is not None:
+            raise failure
         yield UNLOCK
 
     def __repr__(self) -> str:

@@ -11,7 +11,10 @@
     │   ├── RateLimited            HTTP 429, with ``retry_at`` from ``X-Rate-Limit-Reset``
     │   └── KeyFetchError          the signing keys (JWKS) could not be fetched
     ├── ProtocolError              the server's answer is not what OAuth/OIDC promises
-    └── TokenVerificationError     a token failed signature or claim checks
+    ├── TokenVerificationError     a token failed signature or claim checks
+    └── StoreError                 the token store cannot be used (the session goes on in memory)
+
+    StoreWarning (a UserWarning)   what a store problem costs, while the session carries on
 
 Messages never contain a token or a client secret: only Okta's ``error`` code, its
 ``error_description`` and our advice on how to fix the problem.
@@ -28,6 +31,8 @@ __all__ = [
     "OktaAuthError",
     "ProtocolError",
     "RateLimited",
+    "StoreError",
+    "StoreWarning",
     "TokenVerificationError",
     "TransientError",
 ]
@@ -110,3 +115,15 @@ class ProtocolError(OktaAuthError):
 
 class TokenVerificationError(OktaAuthError):
     """A token failed verification: signature, algorithm, issuer, audience, expiry, nonce."""
+
+
+class StoreError(OktaAuthError):
+    """A token store (file, keyring) cannot be read or written, or holds something unusable.
+
+    Sessions never fail because of it: they turn it into a :class:`StoreWarning` and carry
+    on with the tokens in memory.
+    """
+
+
+class StoreWarning(UserWarning):
+    """A token store problem that the session survives (it carries on in memory)."""

@@ -15,9 +15,29 @@ import httpx
 
 from ._auth import OktaAuth
 from ._config import OktaConfig
+from ._exceptions import LoginRequired
 from ._models import TokenSet
+from .store import _holders
+from .store._select import StoreChoice, resolve_store
 
 __all__ = ["AsyncAuthSession", "AuthSession"]
+
+
+def _chained(
+    first: Callable[[TokenSet], object] | None, then: Callable[[TokenSet], object] | None
+) -> Callable[[TokenSet], object] | None:
+    if first is None or then is None or first is then:
+        return first or then
+
+    def both(tokens: TokenSet) -> None:
+        first(tokens)
+        then(tokens)
+
+    return both
+
+
+def _options(leeway: float, clock: Callable[[], float] | None) -> dict[str, Any]:
+    return {"leeway": leeway} if clock is None else {"leeway": leeway, "clock": clock}
 
 
 def _make_auth(
@@ -27,18 +47,26 @@ def _make_auth(
     on_tokens: Callable[[TokenSet], object] | None,
     okta_auth: OktaAuth | None,
     clock: Callable[[], float] | None = None,
+    store: StoreChoice = None,
 ) -> OktaAuth:
     if okta_auth is not None:
         if clock is not None:
             raise ValueError("pass clock= to the OktaAuth you share, not to the session")
+        if store is not None:
+            raise ValueError("pass store= to the OktaAuth you share, not to the session")
         if tokens is not None:
             okta_auth.set_tokens(tokens)
-        if on_tokens is not None:
-            okta_auth.on_tokens = on_tokens
+        okta_auth.on_tokens = _chained(okta_auth.on_tokens, on_tokens)
         return okta_auth
-    if clock is None:
-        return OktaAuth(config, tokens, leeway=leeway, on_tokens=on_tokens)
-    return OktaAuth(config, tokens, leeway=leeway, on_tokens=on_tokens, clock=clock)
+    shared = None if tokens is None else _holders.by_tokens(config.issuer, config.client_id, tokens)
+    if isinstance(shared, OktaAuth) and shared.config == config and shared.tokens is not None:
+        # The same login (these tokens, or ones it has refreshed since): one holder, so one
+        # refresh token is never refreshed twice.
+        shared.on_tokens = _chained(shared.on_tokens, on_tokens)
+        return shared
+    chosen = resolve_store(store)
+    options = _options(leeway, clock)
+    return OktaAuth(config, tokens, on_tokens=on_tokens, store=chosen, **options)
 
 
 def _cc_auth(config: OktaConfig, scopes: Iterable[str] | None, kwargs: dict[str, Any]) -> OktaAuth:
@@ -69,9 +97,10 @@ class _SessionBase:
         on_tokens: Callable[[TokenSet], object] | None = None,
         okta_auth: OktaAuth | None = None,
         clock: Callable[[], float] | None = None,
+        store: StoreChoice = None,
         **httpx_kwargs: Any,
     ) -> None:
-        auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth, clock)
+        auth = _make_auth(config, tokens, leeway, on_tokens, okta_auth, clock, store)
         super().__init__(auth=auth, **httpx_kwargs)  # type: ignore[call-arg]
         self.okta_auth = auth
         auth.bind(self)  # type: ignore[arg-type]
@@ -84,6 +113,34 @@ class _SessionBase:
         one when it expires (there is no refresh token)."""
         auth = _cc_auth(config, scopes, httpx_kwargs)
         return cls(config, okta_auth=auth, **httpx_kwargs)
+
+    @classmethod
+    def from_store(
+        cls: type[S],
+        config: OktaConfig,
+        *,
+        store: StoreChoice = "default",
+        user: str | None = None,
+        leeway: float = 60.0,
+        on_tokens: Callable[[TokenSet], object] | None = None,
+        clock: Callable[[], float] | None = None,
+        **httpx_kwargs: Any,
+    ) -> S:
+        """A signed-in session from the stored login (after a kernel restart, or a login in
+        another process), sharing this process's holder of it if there is one. Raises
+        :class:`~okta_nb_auth.LoginRequired`, saying how to log in, when nothing is stored.
+
+        ``store``: a store object or ``"default"`` (``$OKTA_NB_AUTH_STORE``, else the file
+        store), ``"file"``, ``"keyring"``, ``"memory"``. ``user``: a ``sub`` (default: whoever
+        logged in last with this app).
+        """
+        chosen = resolve_store(store)
+        if chosen is None:
+            raise LoginRequired(
+                "There is no token store to resume from (store=None or 'none'): log in first."
+            )
+        auth = OktaAuth.from_store(config, chosen, user=user, **_options(leeway, clock))
+        return cls(config, okta_auth=auth, on_tokens=on_tokens, **httpx_kwargs)
 
     @property
     def tokens(self) -> TokenSet | None:

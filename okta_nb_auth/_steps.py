@@ -1,9 +1,12 @@
 """What :class:`~okta_nb_auth.OktaAuth`'s flow yields, and the two drivers that carry it out.
 
-A flow yields :class:`httpx.Request` s and three instructions: ``LOCK`` / ``UNLOCK`` around a
-refresh and ``Sleep`` between retries. The drivers hold no logic of their own: they take the
-lock, sleep, send the flow's own requests with a bound client (throwing a network failure
-back into the flow as :class:`TransientError`) and hand the caller's request to httpx.
+A flow yields :class:`httpx.Request` s and a few instructions: ``LOCK`` / ``UNLOCK`` around a
+refresh, ``Sleep`` between retries, and for a token store ``Hold`` / ``Release`` (a
+cross-process lock) and ``Call`` (a blocking file or keyring operation). The drivers hold no
+logic of their own: they take the locks, sleep, run blocking calls (in a worker thread when
+async, so the event loop never waits on a file lock), send the flow's own requests with a
+bound client (throwing a network failure back into the flow as :class:`TransientError`) and
+hand the caller's request to httpx. A lock still held when the flow ends or fails is released.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
 import httpx
@@ -21,8 +24,12 @@ from ._exceptions import TransientError
 __all__ = [
     "LOCK",
     "UNLOCK",
+    "BlockingLock",
+    "Call",
     "Flow",
+    "Hold",
     "Locks",
+    "Release",
     "Sleep",
     "drive_async",
     "drive_sync",
@@ -56,8 +63,59 @@ class Sleep:
     seconds: float
 
 
+class Call(Generic[T]):
+    """Run ``fn`` (blocking I/O: a file or a keyring); after the yield, the flow calls
+    :meth:`get`, which returns its result or raises its error inside the flow."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self.fn = fn
+        self._result: T | None = None
+        self._error: Exception | None = None
+        self._done = False
+
+    def run(self) -> None:
+        try:
+            self._result = self.fn()
+        except Exception as exc:  # raised again inside the flow, where it can be handled
+            self._error = exc
+        self._done = True
+
+    def get(self) -> T:
+        if self._error is not None:
+            raise self._error
+        if not self._done:
+            raise RuntimeError("Call.get() before the driver ran the call")
+        return self._result  # type: ignore[return-value]
+
+
+class BlockingLock(Protocol):
+    """A lock that may block for a while (a file lock): ``acquire`` says whether it got it."""
+
+    def acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class Hold:
+    """Take ``lock`` (blocking); it may give up after a bound: :attr:`acquired` says."""
+
+    def __init__(self, lock: BlockingLock) -> None:
+        self.lock = lock
+        self.acquired = False
+
+    def run_acquire(self) -> None:
+        self.acquired = self.lock.acquire()
+
+
+@dataclass(frozen=True)
+class Release:
+    """Release ``lock`` (taken with :class:`Hold`)."""
+
+    lock: BlockingLock
+
+
 LOCK, UNLOCK = _Instruction("lock"), _Instruction("unlock")
-Step = httpx.Request | _Instruction | Sleep
+Step = httpx.Request | _Instruction | Sleep | Call[Any] | Hold | Release
 Flow = Generator[Step, "httpx.Response | None", T]
 
 
@@ -88,6 +146,11 @@ class Locks:
         self.task.release()
 
 
+def _release_all(held: list[BlockingLock]) -> None:
+    while held:
+        held.pop().release()
+
+
 def drive_sync(
     flow: Flow[T],
     user_request: httpx.Request | None,
@@ -101,6 +164,7 @@ def drive_sync(
     reply: httpx.Response | None = None
     error: TransientError | None = None
     held = False
+    holding: list[BlockingLock] = []
     try:
         while True:
             try:
@@ -116,6 +180,15 @@ def drive_sync(
                 held = False
             elif isinstance(step, Sleep):
                 sleep(step.seconds)
+            elif isinstance(step, Call):
+                step.run()
+            elif isinstance(step, Hold):
+                step.run_acquire()
+                if step.acquired:
+                    holding.append(step.lock)
+            elif isinstance(step, Release):
+                holding.remove(step.lock)
+                step.lock.release()
             elif step is user_request:
                 reply = yield step
             else:
@@ -124,6 +197,7 @@ def drive_sync(
                 except httpx.TransportError as exc:
                     error = network_error(exc)
     finally:
+        _release_all(holding)
         if held:
             locks.thread.release()
         flow.close()
@@ -138,10 +212,11 @@ async def drive_async(
     sleep: Callable[[float], Awaitable[object]],
     send: Callable[[httpx.Request], Awaitable[httpx.Response]],
 ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-    """The async twin of :func:`drive_sync`."""
+    """The async twin of :func:`drive_sync`; blocking calls and file locks run in a thread."""
     reply: httpx.Response | None = None
     error: TransientError | None = None
     held = False
+    holding: list[BlockingLock] = []
     try:
         while True:
             try:
@@ -158,6 +233,13 @@ async def drive_async(
                 held = False
             elif isinstance(step, Sleep):
                 await sleep(step.seconds)
+            elif isinstance(step, Call):
+                await anyio.to_thread.run_sync(step.run)
+            elif isinstance(step, Hold):
+                await _hold_async(step, holding)
+            elif isinstance(step, Release):
+                holding.remove(step.lock)
+                step.lock.release()
             elif step is user_request:
                 reply = yield step
             else:
@@ -166,6 +248,17 @@ async def drive_async(
                 except httpx.TransportError as exc:
                     error = network_error(exc)
     finally:
+        _release_all(holding)
         if held:
             locks.release_async()
         flow.close()
+
+
+async def _hold_async(step: Hold, holding: list[BlockingLock]) -> None:
+    # The worker thread cannot be abandoned half-way: a cancelled task still learns whether
+    # the lock was taken, so the driver's ``finally`` releases it.
+    try:
+        await anyio.to_thread.run_sync(step.run_acquire)
+    finally:
+        if step.acquired:
+            holding.append(step.lock)
