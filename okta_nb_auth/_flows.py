@@ -37,6 +37,7 @@ from ._protocol import (
     json_body,
 )
 from ._session import AuthSession
+from .store._select import StoreChoice
 
 __all__ = [
     "DeviceCode",
@@ -200,15 +201,17 @@ def device_login(
     on_poll: Callable[[PollStatus], object] | None = None,
     sleep: Callable[[float], object] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    store: StoreChoice = None,
 ) -> LoginResult:
     """Log in with the device authorization grant and return the signed-in session.
 
     ``on_code`` receives the :class:`DeviceCode` to show (link and user code); ``on_poll``
     each :class:`PollStatus`. Set ``cancel`` to stop (raises :class:`LoginCancelled`).
     ``session``: an :class:`AuthSession` to put the tokens on (a re-login resumes it).
+    ``store``: where a new session keeps the login (see :meth:`AuthSession.from_store`).
     """
     own = session is None
-    active = AuthSession(config) if session is None else session
+    active = AuthSession(config, store=store) if session is None else session
     try:
         code = start_device(config, active)
         if on_code is not None:

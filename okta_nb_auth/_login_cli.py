@@ -1,29 +1,42 @@
-"""``okta-nb-auth login``: the device flow in a terminal, with the same flow code as the widget.
+"""``okta-nb-auth login | status | logout``: the terminal twins of the login widget.
 
-The link and the user code are printed (a user code is not a secret: it only works together
-with the device code, which stays in this process); tokens never are, only their masked form.
+``login`` runs the device flow with the same flow code as the widget and keeps the login in
+the token store, so a notebook started later is signed in with no flow. The link and the user
+code are printed (a user code is not a secret: it only works together with the device code,
+which stays in this process); tokens never are, only their masked form. ``status`` says who
+is signed in where; ``logout`` revokes the tokens at Okta and deletes the stored entry.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import TextIO
 
 from ._config import OktaConfig
-from ._exceptions import ConfigError, LoginCancelled, OktaAuthError
+from ._exceptions import ConfigError, LoginCancelled, LoginRequired, OktaAuthError
 from ._flows import DeviceCode, PollStatus, device_login
-from ._login_text import clock_text
+from ._login_text import ago_text, clock_text
+from ._session import AuthSession
+from .store._base import TokenStore
+from .store._select import resolve_store
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "run", "run_logout", "run_status"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``login`` subcommand's options; unset ones come from the ``OKTA_*`` variables."""
+    """The options of ``login``, ``status`` and ``logout``; unset ones come from ``OKTA_*``."""
     parser.add_argument("--issuer", help="the issuer URL (default: $OKTA_ISSUER or $OKTA_DOMAIN)")
     parser.add_argument("--client-id", help="the native app's client id ($OKTA_CLIENT_ID)")
     parser.add_argument(
         "--scopes", help="space-separated scopes (default: openid email profile offline_access)"
+    )
+    parser.add_argument(
+        "--store",
+        default="default",
+        choices=("default", "file", "keyring", "none"),
+        help="where the login is kept (default: $OKTA_NB_AUTH_STORE, else 'file')",
     )
 
 
@@ -36,6 +49,15 @@ def _config(args: argparse.Namespace) -> OktaConfig:
     if args.scopes:
         overrides["scopes"] = tuple(args.scopes.replace(",", " ").split())
     return OktaConfig.from_env(None, **overrides)
+
+
+def _fail(command: str, exc: BaseException, err: TextIO) -> int:
+    if isinstance(exc, ConfigError):
+        print(f"okta-nb-auth {command}: error: {exc}", file=err)
+        return 2
+    cancelled = isinstance(exc, (LoginCancelled, KeyboardInterrupt))
+    print(f"okta-nb-auth {command}: {'cancelled' if cancelled else f'error: {exc}'}", file=err)
+    return 130 if cancelled else 1
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -57,18 +79,82 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
 
     try:
         config = _config(args)
-        result = device_login(config, on_code=show_code, on_poll=show_poll)
-    except ConfigError as exc:
-        print(f"okta-nb-auth login: error: {exc}", file=err)
-        return 2
+        store = resolve_store(args.store)
+        result = device_login(config, on_code=show_code, on_poll=show_poll, store=store)
     except (OktaAuthError, KeyboardInterrupt) as exc:
-        cancelled = isinstance(exc, (LoginCancelled, KeyboardInterrupt))
-        print(f"okta-nb-auth login: {'cancelled' if cancelled else f'error: {exc}'}", file=err)
-        return 130 if cancelled else 1
+        return _fail("login", exc, err)
     tokens = result.session.tokens
     result.session.close()
     print(f"Signed in as {result.user}.", file=out)
     if tokens is not None:
         print(f"Access token expires in {clock_text(tokens.expires_in())}.", file=out)
         print(f"Tokens (masked): {tokens!r}", file=out)
+    if store is not None and result.session.okta_auth.stored is not None:
+        print(f"Saved in the token store {store.location}: notebooks now sign in", file=out)
+        print("from it with no login (login(), AuthSession.from_store(config)).", file=out)
+    else:
+        print("Not saved (no token store): this login ends with this command.", file=out)
+    return 0
+
+
+def _stored(args: argparse.Namespace) -> tuple[OktaConfig, TokenStore, AuthSession]:
+    config = _config(args)
+    store = resolve_store(args.store)
+    if store is None:
+        raise ConfigError("--store none keeps nothing, so there is no stored login to use.")
+    return config, store, AuthSession.from_store(config, store=store)
+
+
+def run_status(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Who is signed in, where, and until when; 0 when signed in, 1 when not. No secrets."""
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        config, store, session = _stored(args)
+    except LoginRequired as exc:
+        print(f"Not signed in. {exc}", file=out)
+        return 1
+    except OktaAuthError as exc:
+        return _fail("status", exc, err)
+    with session:
+        auth, tokens, entry = session.okta_auth, session.tokens, session.okta_auth.stored
+        claims = auth.id_claims or {}
+        user = entry.user if entry is not None else None
+        print(f"Signed in as {user or claims.get('sub', 'an unknown user')}.", file=out)
+        print(f"Issuer: {config.issuer}", file=out)
+        print(f"App (client id): {config.client_id}", file=out)
+        if tokens is not None:
+            left = tokens.expires_in()
+            state = f"expires in {clock_text(left)}" if left > 0 else "has expired"
+            print(f"Access token: {state} (scopes: {tokens.scope or '-'}).", file=out)
+            renew = "yes" if tokens.refresh_token else "no (a new login is needed when it expires)"
+            print(f"Refresh token: {renew}.", file=out)
+        if entry is not None:
+            print(f"Last refreshed: {ago_text(time.time() - entry.refreshed_at)}.", file=out)
+        print(f"Store: {store.location}", file=out)
+    return 0
+
+
+def run_logout(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Revoke the stored login at Okta and delete it; 0 when done, 1 when nothing or failed."""
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        _, store, session = _stored(args)
+    except LoginRequired as exc:
+        print(f"Not signed in, nothing to log out. {exc}", file=out)
+        return 1
+    except OktaAuthError as exc:
+        return _fail("logout", exc, err)
+    with session:
+        try:
+            session.logout()
+        except OktaAuthError as exc:
+            print(f"Deleted from {store.location}, but Okta could not revoke: {exc}", file=err)
+            return 1
+    print(
+        f"Logged out: the tokens were revoked at Okta and deleted from {store.location}.", file=out
+    )
     return 0

@@ -16,12 +16,14 @@ from collections.abc import Callable
 from ._choose import FlowChoice
 from ._config import OktaConfig
 from ._exceptions import LoginCancelled, LoginRequired, OktaAuthError
+from ._flow_base import describe_user
 from ._flows import DeviceCode, LoginResult, PollStatus, Waiter, finish_login, poll_device
 from ._flows import start_device as _start_device
-from ._login_text import LoginView
+from ._login_text import LoginView, ago_text
 from ._loopback import AuthCodeLogin
 from ._models import TokenSet
 from ._session import AuthSession
+from .store._base import TokenStore
 
 __all__ = ["LoginController"]
 
@@ -61,8 +63,9 @@ class LoginController:
         timeout: float = 600.0,
         sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        store: TokenStore | None = None,
     ) -> None:
-        self.config, self.choice, self.timeout = config, choice, timeout
+        self.config, self.choice, self.timeout, self.store = config, choice, timeout, store
         self._on_change, self._sleep, self._clock = on_change, sleep, clock
         self.lock = threading.RLock()
         self.session: AuthSession | None = None
@@ -100,7 +103,7 @@ class LoginController:
         _ACTIVE.add(self)
         self._on_change()
         if self.session is None:
-            self._adopt(AuthSession(self.config))
+            self._adopt(AuthSession(self.config, store=self.store))
         assert self.session is not None
         try:
             if self.choice.flow == "device":
@@ -114,6 +117,30 @@ class LoginController:
             return False
         with self.lock:
             self.state = "waiting"
+        self._on_change()
+        return True
+
+    def resume(self) -> bool:
+        """Sign in from the token store, with no flow at all (after a kernel restart, or a
+        login in another process); False when the store holds no usable login."""
+        if self.store is None or (self.session is not None and self.session.tokens is not None):
+            return False
+        try:
+            session = AuthSession.from_store(self.config, store=self.store)
+        except LoginRequired:
+            return False
+        self._adopt(session)
+        auth, now = session.okta_auth, time.time()
+        entry = auth.stored
+        used = (
+            f" the refresh token was last used {ago_text(now - entry.refreshed_at)}"
+            if entry
+            else ""
+        )
+        with self.lock:
+            self.user = describe_user(auth.id_claims) if auth.id_claims else "the stored user"
+            self.state = "signed_in"
+            self.message = f"The tokens came from the token store ({self.store.location});{used}."
         self._on_change()
         return True
 
@@ -211,6 +238,8 @@ class LoginController:
 
     def outcome(self) -> AuthSession | None:
         """The session once signed in; None while waiting; the login's error if it failed."""
+        if self.attempt is None and self.state == "signed_in":
+            return self.session  # resumed from the store
         attempt = self.current()
         if not attempt.done.is_set():
             return None
@@ -236,9 +265,13 @@ class LoginController:
     def check_session(self) -> None:
         """Notice a refresh that failed with :class:`LoginRequired` (then: a re-login prompt)."""
         session = self.session
-        if self.state != "signed_in" or session is None:
+        if self.state not in ("signed_in", "relogin") or session is None:
             return
         failure = session.okta_auth.last_error  # kept until tokens are stored again
+        if self.state == "relogin":
+            if failure is None and session.tokens is not None:  # a newer login was adopted
+                self.state, self.message = "signed_in", "A newer login came from the token store."
+            return
         if isinstance(failure, LoginRequired):
             self.state, self.message = "relogin", str(failure)
         elif session.tokens is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlsplit
 
-__all__ = ["LoginView", "clock_text", "html_parts", "plain_text"]
+__all__ = ["LoginView", "ago_text", "clock_text", "html_parts", "plain_text"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,15 @@ class LoginView:
     user: str | None = None
     token_seconds_left: float | None = None
     refreshes: int = 0
+
+
+def ago_text(seconds: float) -> str:
+    """``just now``, ``5 minutes ago``, ``3 hours ago``, ``2 days ago``."""
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
 
 
 def clock_text(seconds: float) -> str:
@@ -55,7 +64,7 @@ def status_text(view: LoginView) -> str:
     if view.state == "waiting":
         return view.message or "Waiting for the sign-in to finish in the browser tab…"
     if view.state == "signed_in":
-        return f"Signed in as {view.user}"
+        return f"Signed in as {view.user}" + (f". {view.message}" if view.message else "")
     if view.state == "failed":
         return f"Login failed: {view.message} Click Log in to try again."
     if view.state == "relogin":

@@ -31,6 +31,7 @@ from ._exceptions import (
 from ._flow_base import LoginResult, discover, finish_login, token_call
 from ._protocol import authorization_code_request, make_pkce
 from ._session import AuthSession
+from .store._select import StoreChoice
 
 __all__ = ["AuthCodeLogin", "pkce_login"]
 
@@ -260,14 +261,16 @@ def pkce_login(
     open_browser: bool = False,
     cancel: threading.Event | None = None,
     timeout: float = 300.0,
+    store: StoreChoice = None,
 ) -> LoginResult:
     """Log in with authorization code + PKCE through a loopback redirect.
 
     ``on_url`` receives the page to open; ``open_browser`` also opens it with
     :mod:`webbrowser`. Returns once the redirect arrived and the code was exchanged.
+    ``store``: where a new session keeps the login (see :meth:`AuthSession.from_store`).
     """
     own = session is None
-    active = AuthSession(config) if session is None else session
+    active = AuthSession(config, store=store) if session is None else session
     try:
         login = AuthCodeLogin.start(config, active)
         login.open_listener()

@@ -23,6 +23,7 @@ from ._config import OktaConfig
 from ._login_controller import LoginController
 from ._login_text import html_parts, plain_text
 from ._session import AuthSession
+from .store._select import StoreChoice, resolve_store
 
 __all__ = ["LoginWidget", "login"]
 
@@ -44,7 +45,8 @@ class LoginWidget:
     """Sign in to Okta from a notebook (see :func:`login`); ``wait()`` returns the session.
 
     ``tick``: seconds between timer updates (None: no timer thread). ``environ``: for the
-    ``flow="auto"`` decision. ``sleep`` / ``clock``: injectable for tests.
+    ``flow="auto"`` decision. ``sleep`` / ``clock``: injectable for tests. ``store``: where
+    the login is kept (see :func:`login`).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class LoginWidget:
         sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
         start: bool = True,
+        store: StoreChoice = "default",
     ) -> None:
         w = _ipywidgets()
         self.config = OktaConfig.from_env() if config is None else config
@@ -80,6 +83,7 @@ class LoginWidget:
             timeout=timeout,
             sleep=sleep,
             clock=clock,
+            store=resolve_store(store),
         )
         self.login_button.on_click(lambda _: self.start())
         self.cancel_button.on_click(lambda _: self.cancel())
@@ -90,7 +94,7 @@ class LoginWidget:
         self._shown_in: int | None = None
         self._render()
         if start:
-            self.start()
+            self._resume_or_start()
 
     # ---------------------------------------------------------------- public API
 
@@ -205,8 +209,17 @@ class LoginWidget:
 
     # ---------------------------------------------------------------- internals
 
+    def _resume_or_start(self) -> None:
+        if self._control.resume():
+            self._start_ticker()
+        else:
+            self.start()
+
     def _launch(self) -> None:
         self._control.launch()
+        self._start_ticker()
+
+    def _start_ticker(self) -> None:
         if self._tick is not None and (self._ticker is None or not self._ticker.is_alive()):
             self._ticker = threading.Thread(
                 target=_tick, args=(weakref.ref(self), self._tick, self._closed), daemon=True
@@ -251,6 +264,7 @@ def login(
     session: AuthSession | None = None,
     timeout: float = 600.0,
     display: bool = True,
+    store: StoreChoice = "default",
     **options: Any,
 ) -> LoginWidget:
     """Show a login widget at once and sign in in the background.
@@ -259,14 +273,22 @@ def login(
     remote kernels, PKCE with a loopback redirect on a local one; the widget says why),
     ``"device"`` or ``"pkce"``. ``session``: an :class:`AuthSession` to resume. ``timeout``:
     seconds the browser flow waits for its redirect. Later cells call ``widget.wait()`` (or
-    ``await widget``) for the signed-in session. ``options`` go to :class:`LoginWidget`.
+    ``await widget``) for the signed-in session. ``store``: where the login is kept, so a
+    restarted kernel (or another notebook, or ``okta-nb-auth login``) is signed in at once:
+    ``"default"`` (``$OKTA_NB_AUTH_STORE``, else the file store), a store object, or None
+    (memory only). When the store holds a usable login, the widget shows it with no flow.
+    ``options`` go to :class:`LoginWidget`.
     """
     widget = LoginWidget(
-        config, flow=flow, session=session, timeout=timeout, start=False, **options
+        config, flow=flow, session=session, timeout=timeout, start=False, store=store, **options
     )
-    started = widget._control.prepare()  # the link and code exist before the widget shows
+    control = widget._control
+    resumed = control.resume()
+    started = not resumed and control.prepare()  # the link and code exist before it shows
     if display:
         _display(widget)
     if started:
         widget._launch()
+    elif resumed:
+        widget._start_ticker()
     return widget

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -26,3 +29,17 @@ def fresh_dev() -> Iterator[DevServer]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Nothing a test (or a notebook kernel it starts) does may touch the user's token store.
+    os.environ["OKTA_NB_AUTH_CACHE"] = tempfile.mkdtemp(prefix="okta-nb-auth-tests-")
+    os.environ.pop("OKTA_NB_AUTH_STORE", None)
+
+
+@pytest.fixture(autouse=True)
+def private_token_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test starts with an empty token store of its own (``OKTA_NB_AUTH_CACHE``)."""
+    cache = tmp_path / "okta-cache"
+    monkeypatch.setenv("OKTA_NB_AUTH_CACHE", str(cache))
+    return cache

@@ -61,6 +61,7 @@ def _lab_env(tmp: Path, dev: DevServer) -> dict[str, str]:
         OKTA_CLIENT_ID=config.client_id,
         JUPYTER_CONFIG_DIR=str(tmp / "config"),
         JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        OKTA_NB_AUTH_CACHE=str(tmp / "okta-cache"),
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -20,7 +20,7 @@ ADA, ADA_PASSWORD = "ada@example.com", "analytical-engine"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_") or "NB_AUTH" in k}
     return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 

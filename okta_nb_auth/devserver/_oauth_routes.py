@@ -125,7 +125,7 @@ class OAuthRoutes:
                 form["client_id"] = query_id
         if isinstance(form, dict):  # for the event log, even when a fault answers
             ctx.update(grant_type=form.get("grant_type"), client_id=form.get("client_id"))
-        if endpoint == "token" and (faulted := await self._faulted(endpoint, ctx)) is not None:
+        if endpoint == "token" and (faulted := await self._faulted(request, ctx)) is not None:
             return faulted
         limit, remaining, reset = self.store.rate_limit(self.rate_limit)
         headers = {
@@ -148,14 +148,19 @@ class OAuthRoutes:
         self._record(endpoint, ctx, response.status_code, None)
         return response
 
-    async def _faulted(self, endpoint: str, ctx: dict[str, Any]) -> Response | None:
+    async def _faulted(self, request: Request, ctx: dict[str, Any]) -> Response | None:
         fault = self.store.take_fault()
         if fault is None:
             return None
         faulted = await self._fault(fault)
+        if fault.latency and faulted is None and await request.is_disconnected():
+            # Latency is time on the way in: a client that gave up (or died) meanwhile never
+            # reached the server, so nothing is issued or rotated.
+            self._record("token", ctx, 0, "fault_client_gone")
+            return Response(status_code=499)
         if faulted is not None:
             status = 0 if fault.drop else faulted.status_code
-            self._record(endpoint, ctx, status, f"fault_{fault.status or 'drop'}")
+            self._record("token", ctx, status, f"fault_{fault.status or 'drop'}")
         return faulted
 
     def _dispatch(
