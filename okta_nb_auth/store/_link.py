@@ -15,6 +15,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+import jwt
+
 from .._exceptions import StoreError, StoreWarning
 from .._models import TokenSet
 from .._steps import BlockingLock, Call, Flow, Hold, Release
@@ -22,6 +24,20 @@ from ._base import TokenStore
 from ._entry import EntryKey, StoreEntry
 
 __all__ = ["StoreLink"]
+
+
+def _login_sub(tokens: TokenSet, claims: Mapping[str, Any] | None) -> str | None:
+    """Whose login: the verified claims' ``sub``, else the ID token's (read unverified: it
+    only names the entry, and a refresh's verified ID token must carry the same ``sub``)."""
+    if claims and "sub" in claims:
+        return str(claims["sub"])
+    if tokens.id_token:
+        try:
+            sub = jwt.decode(tokens.id_token, options={"verify_signature": False}).get("sub")
+        except jwt.PyJWTError:
+            return None
+        return sub if isinstance(sub, str) else None
+    return None
 
 
 def _warn(exc: StoreError, consequence: str = "") -> None:
@@ -65,8 +81,7 @@ class StoreLink:
         self, tokens: TokenSet, lifetime: float, claims: Mapping[str, Any] | None, now: float
     ) -> None:
         """Save ``tokens`` as the entry's next revision (a warning if the store cannot)."""
-        sub = str(claims["sub"]) if claims and "sub" in claims else (self.key.sub or "")
-        key = self.key.with_sub(sub)
+        key = self.key if self.key.sub is not None else self.key.with_sub("")
         previous = self.entry if self.entry is not None and self.entry.key == key else None
         if previous is None:
             entry = StoreEntry(key, tokens, self.scopes, claims, now, now, lifetime)
@@ -84,8 +99,8 @@ class StoreLink:
     ) -> StoreEntry | None:
         """Store the tokens of a login, under the lock. When the store already holds a newer
         version of this same login, nothing is written and that entry is returned instead."""
-        sub = str(claims["sub"]) if claims and "sub" in claims else self.key.sub
-        key = self.key if sub is None else self.key.with_sub(sub)
+        sub = _login_sub(tokens, claims)
+        key = self.key.with_sub(sub if sub is not None else self.key.sub or "")
         lock = self.lock(key)
         acquired = lock.acquire()
         try:
