@@ -257,6 +257,7 @@ class OktaAuth(StoreHolder):
                 self._adopt(newer, notify=True)
                 yield from link.release()
                 return
+        log.debug("Asking the token endpoint for new tokens (%s grant)", self.grant)
         try:
             tokens, lifetime, claims = yield from self._fetch_with_retries()
         except LoginRequired as exc:
