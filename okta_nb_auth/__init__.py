@@ -17,6 +17,8 @@ from ._exceptions import (
     OktaAuthError,
     ProtocolError,
     RateLimited,
+    StoreError,
+    StoreWarning,
     TokenVerificationError,
     TransientError,
 )
@@ -26,6 +28,7 @@ from ._models import TokenSet
 from ._protocol import make_pkce, pkce_challenge
 from ._session import AsyncAuthSession, AuthSession
 from ._verify import TokenVerifier, verify_access_token
+from .store import FileStore, KeyringStore, MemoryStore, StoreEntry, TokenStore
 from .widgets import LoginWidget, login
 
 if TYPE_CHECKING:
@@ -40,19 +43,26 @@ __all__ = [
     "ConfigError",
     "DevServer",
     "DiscoveryCache",
+    "FileStore",
     "KeyFetchError",
+    "KeyringStore",
     "LoginCancelled",
     "LoginRequired",
     "LoginResult",
     "LoginTimeout",
     "LoginWidget",
+    "MemoryStore",
     "OktaAuth",
     "OktaAuthError",
     "OktaConfig",
     "ProtocolError",
     "RateLimited",
     "ServerMetadata",
+    "StoreEntry",
+    "StoreError",
+    "StoreWarning",
     "TokenSet",
+    "TokenStore",
     "TokenVerificationError",
     "TokenVerifier",
     "TransientError",

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -27,11 +28,21 @@ import httpx
 from ._config import OktaConfig
 from ._exceptions import ConfigError
 from ._models import TokenSet
+from ._tutorial_kernel import Kernel, run_everywhere
+from .store import FileStore, TokenStore, resolve_store
 
 if TYPE_CHECKING:
     from .devserver import DevServer, Event
 
-__all__ = ["Tutorial", "claims", "masked", "plot_timeline", "presenter_mode", "setup"]
+__all__ = [
+    "Tutorial",
+    "claims",
+    "masked",
+    "plot_timeline",
+    "presenter_mode",
+    "run_everywhere",
+    "setup",
+]
 
 OKTA_VARIABLES = (
     "OKTA_DOMAIN",
@@ -105,6 +116,34 @@ class Tutorial:
     okta_config: OktaConfig | None = None
     presenter: bool = False
     notes: list[str] = field(default_factory=list)
+    _store: TokenStore | None = field(default=None, repr=False)
+    _store_dir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+    _kernels: list[Kernel] = field(default_factory=list, repr=False)
+
+    @property
+    def store(self) -> TokenStore | None:
+        """Where this tutorial's logins are kept: on the dev server, a file store of its own
+        (deleted by :meth:`close`, so lessons never touch your real one); on real Okta, the
+        default store (your login survives kernel restarts)."""
+        if self._store is None and self.dev is not None:
+            self._store_dir = tempfile.TemporaryDirectory(prefix="okta-nb-auth-tutorial-")
+            self._store = FileStore(self._store_dir.name)
+        elif self._store is None:
+            self._store = resolve_store("default")
+        return self._store
+
+    def kernel(self, name: str, app: str = "native") -> Kernel:
+        """Start another "kernel": a separate Python process with this tutorial's store,
+        ``config`` (of ``app``), ``api`` (the demo API) and ``clock`` (the server's clock)."""
+        store = self.store
+        env = {"OKTA_ISSUER": self.issuer, "OKTA_CLIENT_ID": self.config(app).client_id}
+        if isinstance(store, FileStore):
+            env["OKTA_NB_AUTH_CACHE"] = str(store.root)
+        if self.dev is not None:
+            env["OKTA_NB_AUTH_TUTORIAL_API"] = self.dev.api_url
+        kernel = Kernel(name, env, offset=lambda: self.dev.clock_offset if self.dev else 0.0)
+        self._kernels.append(kernel)
+        return kernel
 
     @property
     def is_dev(self) -> bool:
@@ -135,7 +174,7 @@ class Tutorial:
         from . import login
 
         config = self.config(app) if scopes is None else self.config(app, scopes=scopes)
-        session = login(config, flow="device").wait()
+        session = login(config, flow="device", store=None).wait()  # a fresh login each time
         tokens = session.tokens
         if tokens is None:  # pragma: no cover - a finished login always has tokens
             raise ConfigError("The login finished without tokens.")
@@ -179,8 +218,13 @@ class Tutorial:
                 self.show(f"{key:>10}: {json.dumps(value)}")
 
     def close(self) -> None:
+        for kernel in self._kernels:
+            kernel.close()
+        self._kernels.clear()
         if self.dev is not None:
             self.dev.stop()
+        if self._store_dir is not None:
+            self._store_dir.cleanup()
 
     def __repr__(self) -> str:
         where = "the dev server" if self.dev is not None else "a real Okta org"
