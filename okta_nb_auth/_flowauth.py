@@ -10,6 +10,7 @@ still stream and token responses never enter ``response.history``.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import TypeVar
 
@@ -37,7 +38,10 @@ class FlowAuth(httpx.Auth):
     ) -> None:
         self._sleep, self._async_sleep = sleep, async_sleep
         self._locks = Locks()
-        self._client: httpx.Client | None = None
+        # Bound sessions, held weakly (a holder lives as long as a session uses it); the
+        # newest one still open sends.
+        self._bound: list[weakref.ref[httpx.Client | httpx.AsyncClient]] = []
+        self._client: httpx.Client | None = None  # created for itself when nothing is bound
         self._aclient: httpx.AsyncClient | None = None
         self._owned: list[httpx.Client | httpx.AsyncClient] = []
 
@@ -51,23 +55,34 @@ class FlowAuth(httpx.Auth):
 
     def bind(self, client: httpx.Client | httpx.AsyncClient) -> None:
         """Send token, discovery and JWKS requests with ``client`` (the session binds itself,
-        so ``transport=``, proxies and TLS settings apply to token calls too)."""
-        if isinstance(client, httpx.AsyncClient):
-            self._aclient = client
-        else:
-            self._client = client
+        so ``transport=``, proxies and TLS settings apply to token calls too). Several
+        sessions may share one holder: the newest one still open sends."""
+        self._bound = [ref for ref in self._bound if ref() is not None] + [weakref.ref(client)]
+
+    def _bound_client(self, kind: type[httpx.Client] | type[httpx.AsyncClient]) -> object:
+        for ref in reversed(self._bound):
+            client = ref()
+            if isinstance(client, kind) and not client.is_closed:
+                return client
+        return None
 
     def _send(self, request: httpx.Request) -> httpx.Response:
-        if self._client is None:
-            self._client = httpx.Client()
-            self._owned.append(self._client)
-        return self._client.send(request, auth=None)
+        client = self._bound_client(httpx.Client)
+        if not isinstance(client, httpx.Client):
+            if self._client is None:
+                self._client = httpx.Client()
+                self._owned.append(self._client)
+            client = self._client
+        return client.send(request, auth=None)
 
     async def _asend(self, request: httpx.Request) -> httpx.Response:
-        if self._aclient is None:
-            self._aclient = httpx.AsyncClient()
-            self._owned.append(self._aclient)
-        return await self._aclient.send(request, auth=None)
+        client = self._bound_client(httpx.AsyncClient)
+        if not isinstance(client, httpx.AsyncClient):
+            if self._aclient is None:
+                self._aclient = httpx.AsyncClient()
+                self._owned.append(self._aclient)
+            client = self._aclient
+        return await client.send(request, auth=None)
 
     def _sync(
         self, flow: Flow[T], request: httpx.Request | None, out: list[T]

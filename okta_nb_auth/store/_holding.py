@@ -41,12 +41,9 @@ class StoreHolder(TokenFetcher):
         assert auth._link is not None
         link, config = auth._link, auth.config
         entry = link.read()
-        if entry is not None:
-            shared = _holders.by_entry(link.store, entry.key)
-            if shared is not None:
-                return shared
-        elif (shared := _holders.by_entry(link.store, link.key)) is not None:
-            return shared  # kept in memory here (the store could not be written)
+        shared = _holders.by_entry(link.store, entry.key if entry is not None else link.key)
+        if shared is not None and shared._tokens is not None:
+            return shared  # with no entry: kept in memory here (the store could not be written)
         if entry is None or not (entry.tokens.refresh_token or not entry.tokens.is_expired()):
             raise LoginRequired(
                 f"There is no usable stored login for the app {config.client_id} at "
