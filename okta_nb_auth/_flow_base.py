@@ -18,6 +18,7 @@ from ._config import OktaConfig
 from ._discovery import ServerMetadata, discovery_flow
 from ._drive import network_error, run_sync
 from ._exceptions import ConfigError, LoginCancelled
+from ._login_text import describe_user
 from ._models import TokenSet
 from ._protocol import parse_token_response, server_skew
 from ._session import AuthSession
@@ -48,15 +49,6 @@ class LoginResult:
 
     def __repr__(self) -> str:
         return f"LoginResult(flow={self.flow!r}, user={self.user!r})"
-
-
-def describe_user(claims: Mapping[str, Any]) -> str:
-    """``Ada Lovelace <ada@example.com>`` from ID-token claims (never a token)."""
-    name = claims.get("name")
-    email = claims.get("email") or claims.get("preferred_username")
-    if name and email and name != email:
-        return f"{name} <{email}>"
-    return str(name or email or claims.get("sub", "unknown user"))
 
 
 class Waiter:

@@ -16,10 +16,9 @@ from collections.abc import Callable
 from ._choose import FlowChoice
 from ._config import OktaConfig
 from ._exceptions import LoginCancelled, LoginRequired, OktaAuthError
-from ._flow_base import describe_user
 from ._flows import DeviceCode, LoginResult, PollStatus, Waiter, finish_login, poll_device
 from ._flows import start_device as _start_device
-from ._login_text import LoginView, ago_text
+from ._login_text import LoginView, ago_text, describe_user
 from ._loopback import AuthCodeLogin
 from ._models import TokenSet
 from ._session import AuthSession
@@ -123,7 +122,7 @@ class LoginController:
     def resume(self) -> bool:
         """Sign in from the token store, with no flow at all (after a kernel restart, or a
         login in another process); False when the store holds no usable login."""
-        if self.store is None or (self.session is not None and self.session.tokens is not None):
+        if self.store is None or self.session is not None:  # a given session is the caller's
             return False
         try:
             session = AuthSession.from_store(self.config, store=self.store)

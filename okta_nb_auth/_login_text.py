@@ -8,11 +8,13 @@ through :func:`html.escape`; no token ever reaches these functions.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["LoginView", "ago_text", "clock_text", "html_parts", "plain_text"]
+__all__ = ["LoginView", "ago_text", "clock_text", "describe_user", "html_parts", "plain_text"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,15 @@ class LoginView:
     user: str | None = None
     token_seconds_left: float | None = None
     refreshes: int = 0
+
+
+def describe_user(claims: Mapping[str, Any]) -> str:
+    """``Ada Lovelace <ada@example.com>`` from ID-token claims (never a token)."""
+    name = claims.get("name")
+    email = claims.get("email") or claims.get("preferred_username")
+    if name and email and name != email:
+        return f"{name} <{email}>"
+    return str(name or email or claims.get("sub", "unknown user"))
 
 
 def ago_text(seconds: float) -> str:

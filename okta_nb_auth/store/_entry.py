@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._exceptions import StoreError
+from .._login_text import describe_user
 from .._models import TokenSet
 
 __all__ = ["FORMAT", "VERSION", "EntryKey", "StoreEntry", "digest", "dump_entry", "load_entry"]
@@ -97,8 +98,6 @@ class StoreEntry:
         """Who logged in, for people (from the verified ID-token claims)."""
         if not self.id_claims:
             return None
-        from .._flow_base import describe_user
-
         return describe_user(self.id_claims)
 
     def __repr__(self) -> str:
