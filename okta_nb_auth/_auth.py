@@ -255,8 +255,10 @@ class OktaAuth(StoreHolder):
             newer = yield from link.hold_and_read()
             if newer is not None:
                 self._adopt(newer, notify=True)
-                yield from link.release()
-                return
+                if not self._needs_refresh():
+                    yield from link.release()
+                    return
+                # Stored long ago: its refresh token is the live one, so refresh with it.
         log.debug("Asking the token endpoint for new tokens (%s grant)", self.grant)
         try:
             tokens, lifetime, claims = yield from self._fetch_with_retries()

@@ -137,7 +137,8 @@ class _SessionBase:
         chosen = resolve_store(store)
         if chosen is None:
             raise LoginRequired(
-                "There is no token store to resume from (store=None or 'none'): log in first."
+                f"There is no token store to resume from (store={store!r} gave none): log in "
+                "first, or choose a store that works (the file store is the default)."
             )
         auth = OktaAuth.from_store(config, chosen, user=user, **_options(leeway, clock))
         return cls(config, okta_auth=auth, on_tokens=on_tokens, **httpx_kwargs)

@@ -205,7 +205,8 @@ def test_an_async_refresh_goes_through_the_store(fresh_dev: DevServer) -> None:
     stored(fresh_dev, store).close()
 
     async def main() -> str | None:
-        async with AsyncAuthSession.from_store(fresh_dev.config("native"), store=store) as s:
+        config = fresh_dev.config("native")
+        async with AsyncAuthSession.from_store(config, store=store, clock=fresh_dev.now) as s:
             fresh_dev.advance_clock(301)
             assert (await s.get(fresh_dev.api_url + "/whoami")).status_code == 200
             return s.tokens.refresh_token if s.tokens else None
@@ -225,7 +226,7 @@ def test_login_resumes_from_the_store_with_no_flow(fresh_dev: DevServer) -> None
     fresh_dev.auto_approve = ADA
     fresh_dev.configure_app("native", device_interval=0)
     first = login(fresh_dev.config("native"), flow="device", store=store, display=False)
-    session = first.wait(timeout=30)
+    assert first.wait(timeout=30) is not None
     fresh_dev.clear_events()
     # A new widget (as after a kernel restart) finds the stored login at once:
     widget = LoginWidget(fresh_dev.config("native"), flow="device", store=store, tick=None)

@@ -22,6 +22,10 @@ __all__ = ["SERVICE", "KeyringStore", "working_backend"]
 
 SERVICE = "okta-nb-auth"
 _INSTALL = "pip install 'okta-nb-auth[keyring]'"
+_FIX = (
+    " Check the keyring backend ('python -m keyring diagnose'; it may be locked), or use the "
+    "file store (store='file')."
+)
 
 
 def working_backend() -> Any:
@@ -72,14 +76,16 @@ class KeyringStore:
         try:
             value: str | None = self.backend.get_password(self.service, name)
         except Exception as exc:  # keyring backends raise their own error types
-            raise StoreError(f"The keyring could not be read: {type(exc).__name__}.") from exc
+            raise StoreError(f"The keyring could not be read: {type(exc).__name__}.{_FIX}") from exc
         return value
 
     def _set(self, name: str, value: str) -> None:
         try:
             self.backend.set_password(self.service, name, value)
         except Exception as exc:
-            raise StoreError(f"The keyring could not be written: {type(exc).__name__}.") from exc
+            raise StoreError(
+                f"The keyring could not be written: {type(exc).__name__}.{_FIX}"
+            ) from exc
 
     def _delete(self, name: str) -> None:
         try:

@@ -24,8 +24,9 @@ log = logging.getLogger("okta_nb_auth")
 
 def _held_too_long(where: str, timeout: float) -> None:
     warnings.warn(
-        f"Another process has held the token store's refresh lock ({where}) for more than "
-        f"{timeout:.0f} s, so this session refreshes in memory without it and does not save "
+        f"Another holder (another process, or a session of this one) has held the token "
+        f"store's refresh lock ({where}) for more than {timeout:g} s, so this session "
+        "refreshes in memory without it and does not save "
         "its new tokens. If no other okta-nb-auth process is stuck, this fixes itself at the "
         "next refresh.",
         StoreWarning,
