@@ -168,6 +168,15 @@ def test_sign_in_from_the_widget_in_jupyterlab(lab: str) -> None:
             _screenshot(page, "widget-signed-in")
             timer = page.locator(".widget-html-content", has_text="Access token expires in")
             assert re.search(r"expires in \d+:\d\d · \d+ refresh", timer.inner_text())
+            # Restart the kernel and run everything again: the stored login signs it in.
+            _run_all(page)
+            resumed = page.locator(
+                ".widget-html-content", has_text="The tokens came from the token store"
+            )
+            resumed.wait_for(timeout=30_000)
+            assert "Signed in as Ada Lovelace" in resumed.inner_text()
+            assert page.locator("a.okta-login-link").count() == 0  # no flow at all
+            _screenshot(page, "widget-resumed-after-restart")
         finally:
             browser.close()
     assert time.monotonic() - started < 60
