@@ -34,6 +34,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_session.py
+	$(BIN)/python bench/bench_store.py
 
 devserver: $(STAMP)
 	$(BIN)/okta-nb-auth devserver

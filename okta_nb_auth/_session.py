@@ -58,13 +58,15 @@ def _make_auth(
             okta_auth.set_tokens(tokens)
         okta_auth.on_tokens = _chained(okta_auth.on_tokens, on_tokens)
         return okta_auth
+    chosen = resolve_store(store)
     shared = None if tokens is None else _holders.by_tokens(config.issuer, config.client_id, tokens)
     if isinstance(shared, OktaAuth) and shared.config == config and shared.tokens is not None:
         # The same login (these tokens, or ones it has refreshed since): one holder, so one
         # refresh token is never refreshed twice.
         shared.on_tokens = _chained(shared.on_tokens, on_tokens)
+        if chosen is not None:
+            shared.attach_store(chosen)
         return shared
-    chosen = resolve_store(store)
     options = _options(leeway, clock)
     return OktaAuth(config, tokens, on_tokens=on_tokens, store=chosen, **options)
 

@@ -27,6 +27,7 @@ from okta_nb_auth import (
     MemoryStore,
     OktaAuth,
     RateLimited,
+    StoreWarning,
     TransientError,
     login,
 )
@@ -90,6 +91,22 @@ def test_closing_one_sharing_session_leaves_the_others_working(fresh_dev: DevSer
     first.close()
     del first, second
     assert holder() is None  # a holder lives only as long as a session uses it
+
+
+def test_a_store_asked_for_by_a_sharing_session_is_used(
+    fresh_dev: DevServer, tmp_path: Path
+) -> None:
+    config, tokens = fresh_dev.config("native"), fresh_dev.login_as(ADA)
+    plain = AuthSession(config, tokens)
+    store = FileStore()
+    kept = AuthSession(config, tokens, store=store)
+    assert kept.okta_auth is plain.okta_auth and kept.okta_auth.store is store
+    assert entry_of(fresh_dev, store) is not None  # the login is saved at once
+    with pytest.warns(StoreWarning, match="already kept in"):
+        other = AuthSession(config, tokens, store=FileStore(tmp_path / "elsewhere"))
+    assert other.okta_auth is plain.okta_auth and other.okta_auth.store is store
+    for session in (plain, kept, other):
+        session.close()
 
 
 def test_a_different_config_never_shares_a_holder(fresh_dev: DevServer) -> None:

@@ -8,14 +8,15 @@ store's lock, is in OktaAuth's flow; the entry bookkeeping is in :mod:`._link`.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
-from .._exceptions import LoginRequired, OktaAuthError
+from .._exceptions import LoginRequired, OktaAuthError, StoreWarning
 from .._fetch import TokenFetcher
 from .._models import TokenSet
 from . import _holders
 from ._base import TokenStore
-from ._entry import StoreEntry
+from ._entry import EntryKey, StoreEntry
 from ._link import StoreLink
 
 __all__ = ["StoreHolder"]
@@ -52,6 +53,25 @@ class StoreHolder(TokenFetcher):
             )
         auth._adopt(entry, notify=False)
         return auth
+
+    def attach_store(self, store: TokenStore) -> None:
+        """Keep this holder's login in ``store`` from now on (a session sharing it asked for
+        a store). A holder keeps one store: another one is refused with a warning."""
+        if self._link is not None:
+            if self._link.store.identity != store.identity:
+                warnings.warn(
+                    f"This login is already kept in {self._link.store.location}; the other "
+                    f"store ({store.location}) is not used for it.",
+                    StoreWarning,
+                    stacklevel=3,
+                )
+            return
+        if self.grant != "refresh_token":
+            return
+        key = EntryKey(self.config.issuer, self.config.client_id)
+        self._link = StoreLink(store, key, self.scopes)
+        if self._tokens is not None:
+            self._save_login(self._tokens, self._id_claims)
 
     # ------------------------------------------------------------------ public state
 

@@ -1,0 +1,483 @@
+"""Benchmark: a token store shared by processes, against copies of the tokens; its request cost.
+
+Run with ``make bench`` (after ``bench_session.py``) or ``.venv/bin/python bench/bench_store.py``.
+It starts the dev server as a separate process and prints:
+
+1. token-endpoint calls when 4 worker processes (this script with ``--worker``) share one
+   :class:`~okta_nb_auth.store.FileStore` across 10 access-token expiries, under strict
+   rotation (ROTATE, grace period 0), next to a baseline that can lose: 4 processes that each
+   hold a copy of the same tokens with no store. Counted in the dev server's event log and the
+   workers' answers (target for the store: 0 calls beyond one per expiry);
+2. the per-request cost of an ``AuthSession`` with a ``FileStore`` against one without a store
+   and a plain ``httpx.Client``, with ``httpx.MockTransport`` (no server), plus the number of
+   ``os.open`` / ``os.stat`` calls the store session's requests make (target: no measurable
+   difference, and 0 file calls).
+
+Nothing here asserts a time: it prints figures for ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import dataclasses
+import functools
+import io
+import json
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import httpx
+from bench_session import Admin, dev_server, per_request
+
+from okta_nb_auth import AuthSession, OktaConfig, TokenSet
+from okta_nb_auth.store import FileStore
+
+WORKERS = 4
+REQUESTS_PER_EXPIRY = 5
+EXPIRIES = 10
+ACCESS_TOKEN_TTL = 300  # seconds; each expiry advances the server clock by this + 1
+SCENARIOS = ("store", "copies")
+LABELS = {
+    "store": "FileStore shared by 4 processes",
+    "copies": "4 copies of the tokens, no store",
+}
+
+
+# ------------------------------------------------------------------ the worker process
+
+
+class Worker:
+    """One worker process's session, driven by JSON lines on stdin (answers on stdout)."""
+
+    def __init__(self, start: dict[str, Any]) -> None:
+        self.offset = float(start["offset"])
+        self.url = str(start["url"])
+        config = OktaConfig(**start["config"])
+        if start["mode"] == "store":
+            self.session = AuthSession.from_store(
+                config, store=FileStore(start["store"]), clock=self.clock
+            )
+        else:
+            tokens = TokenSet(**start["tokens"])
+            self.session = AuthSession(config, tokens, clock=self.clock)
+
+    def clock(self) -> float:
+        """``time.time()`` shifted as the dev server's clock is."""
+        return time.time() + self.offset
+
+    def run(self, offset: float, count: int) -> dict[str, Any]:
+        """Follow the server's clock to ``offset``, then make ``count`` API requests."""
+        self.offset = offset
+        errors: Counter[str] = Counter()
+        ok = 0
+        for _ in range(count):
+            try:
+                response = self.session.get(self.url)
+            except Exception as exc:  # counted, not raised: the parent tallies failures
+                errors[_describe_error(exc)] += 1
+                continue
+            if response.status_code == 200:
+                ok += 1
+            else:
+                errors[f"HTTP {response.status_code}"] += 1
+        return {"ok": ok, "failed": count - ok, "errors": dict(errors)}
+
+
+def _describe_error(exc: Exception) -> str:
+    """The exception's class, with its OAuth error code when it has one."""
+    code = getattr(exc, "error", None)
+    return f"{type(exc).__name__}({code})" if code else type(exc).__name__
+
+
+def worker_main() -> None:
+    """The ``--worker`` loop: a start line, then ``run`` lines until ``quit`` or EOF."""
+    worker = Worker(json.loads(sys.stdin.readline()))
+    _answer({"ready": True})
+    for line in sys.stdin:
+        message = json.loads(line)
+        if message["op"] == "quit":
+            break
+        _answer(worker.run(float(message["offset"]), int(message["requests"])))
+    worker.session.close()
+
+
+def _answer(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+# ------------------------------------------------------------------ scenario 1: the parent
+
+
+class StoreAdmin(Admin):
+    """:class:`Admin` plus the app settings, clock and event queries this benchmark needs."""
+
+    def strict_rotation(self, app: str = "native") -> None:
+        """ROTATE with grace period 0 and a short access-token lifetime."""
+        changes = {"rotation": "ROTATE", "grace_period": 0, "access_token_ttl": ACCESS_TOKEN_TTL}
+        self.http.post(f"/apps/{app}", json=changes).raise_for_status()
+
+    def offset(self) -> float:
+        return float(self.http.get("/clock").json()["offset"])
+
+    def advance(self, seconds: float) -> float:
+        """Move the server's clock forward; returns its new offset."""
+        response = self.http.post("/clock", json={"advance": seconds})
+        return float(response.raise_for_status().json()["offset"])
+
+    def refresh_events(self, since: int) -> list[dict[str, Any]]:
+        events = self.http.get("/events", params={"since": since}).json()
+        return [e for e in events if e["grant_type"] == "refresh_token"]
+
+    def event_count(self) -> int:
+        return len(self.http.get("/events").json())
+
+
+def config_fields(config: OktaConfig) -> dict[str, Any]:
+    """What a worker needs to rebuild ``config``."""
+    return {
+        "issuer": config.issuer,
+        "client_id": config.client_id,
+        "client_secret": config.client_secret,
+        "token_endpoint_auth_method": config.token_endpoint_auth_method,
+    }
+
+
+@contextmanager
+def workers(starts: list[dict[str, Any]]) -> Iterator[list[subprocess.Popen[str]]]:
+    """Start one worker per start message and wait until all are ready."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in starts
+    ]
+    try:
+        for proc, start in zip(procs, starts, strict=True):
+            _send(proc, start)
+        for proc in procs:
+            _receive(proc)
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                _send(proc, {"op": "quit"})
+        for proc in procs:
+            proc.communicate(timeout=30)
+
+
+def _send(proc: subprocess.Popen[str], message: dict[str, Any]) -> None:
+    stdin: IO[str] | None = proc.stdin
+    assert stdin is not None
+    stdin.write(json.dumps(message) + "\n")
+    stdin.flush()
+
+
+def _receive(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"worker {proc.pid} ended without answering (see its stderr)")
+    answer: dict[str, Any] = json.loads(line)
+    return answer
+
+
+@dataclass
+class Tally:
+    """One scenario's figures over all its expiries."""
+
+    expiries: int = 0
+    token_calls: int = 0
+    extra_calls: int = 0  # sum over expiries of (calls in that expiry - 1), when positive
+    invalid_grant: int = 0
+    requests: int = 0
+    failed: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def add_expiry(self, calls: list[dict[str, Any]], answers: list[dict[str, Any]]) -> None:
+        self.expiries += 1
+        self.token_calls += len(calls)
+        self.extra_calls += max(len(calls) - 1, 0)
+        self.invalid_grant += sum(1 for e in calls if e["error"] == "invalid_grant")
+        for answer in answers:
+            self.requests += answer["ok"] + answer["failed"]
+            self.failed += answer["failed"]
+            self.errors.update(answer["errors"])
+
+
+def starts_for(mode: str, admin: StoreAdmin, directory: str, count: int) -> list[dict[str, Any]]:
+    """A fresh login, stored once (``store``) or copied to each worker (``copies``)."""
+    config = admin.config()
+    offset = admin.offset()
+    tokens = TokenSet.from_response(admin.login(), now=time.time() + offset)
+    common = {
+        "mode": mode,
+        "config": config_fields(config),
+        "offset": offset,
+        "url": admin.base + "/api/whoami",
+    }
+    if mode == "store":
+
+        def clock() -> float:
+            return time.time() + offset
+
+        AuthSession(config, tokens, store=FileStore(directory), clock=clock).close()
+        return [{**common, "store": directory} for _ in range(count)]
+    return [{**common, "tokens": dataclasses.asdict(tokens)} for _ in range(count)]
+
+
+def scenario(admin: StoreAdmin, mode: str, expiries: int) -> Tally:
+    """Run ``expiries`` expiries with 4 racing workers; count what the server saw."""
+    tally = Tally()
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as directory:
+        starts = starts_for(mode, admin, directory, WORKERS)
+        with workers(starts) as procs:
+            for _ in range(expiries):
+                offset = admin.advance(ACCESS_TOKEN_TTL + 1)
+                since = admin.event_count()
+                for proc in procs:  # every worker gets its order before any answer is read
+                    _send(proc, {"op": "run", "offset": offset, "requests": REQUESTS_PER_EXPIRY})
+                answers = [_receive(proc) for proc in procs]
+                tally.add_expiry(admin.refresh_events(since), answers)
+    return tally
+
+
+def shared_store(admin: StoreAdmin, rounds: int, expiries: int, rng: random.Random) -> None:
+    """Part 1: both scenarios per round, in a shuffled order; print one row per run."""
+    admin.strict_rotation()
+    print(
+        f"\n1. {WORKERS} processes x {REQUESTS_PER_EXPIRY} requests per expiry, {expiries} "
+        f"expiries, ROTATE, grace period 0, access token {ACCESS_TOKEN_TTL} s"
+    )
+    header = "round  scenario                          expiries  token calls  extra  "
+    print(header + "invalid_grant  failed requests")
+    totals = {mode: Tally() for mode in SCENARIOS}
+    for number in range(1, rounds + 1):
+        order = list(SCENARIOS)
+        rng.shuffle(order)
+        for mode in order:
+            tally = scenario(admin, mode, expiries)
+            _merge(totals[mode], tally)
+            print(f"{number:>5}  {_row(mode, tally)}")
+    for mode in SCENARIOS:
+        print(f"  all  {_row(mode, totals[mode])}")
+        if totals[mode].errors:
+            print(f"       errors seen by the workers: {dict(totals[mode].errors)}")
+
+
+def _row(mode: str, tally: Tally) -> str:
+    failed = f"{tally.failed}/{tally.requests}"
+    return (
+        f"{LABELS[mode]:<32}  {tally.expiries:>8}  {tally.token_calls:>11}  "
+        f"{tally.extra_calls:>5}  {tally.invalid_grant:>13}  {failed:>15}"
+    )
+
+
+def _merge(total: Tally, tally: Tally) -> None:
+    for name in ("expiries", "token_calls", "extra_calls", "invalid_grant", "requests", "failed"):
+        setattr(total, name, getattr(total, name) + getattr(tally, name))
+    total.errors.update(tally.errors)
+
+
+# ------------------------------------------------------------------ part 2: request cost
+
+API_URL = "http://api.test/whoami"
+
+
+def bench_tokens() -> TokenSet:
+    """A fresh, distinct login valid for 12 hours (distinct: sessions must not share a holder)."""
+    return TokenSet(
+        access_token=secrets.token_urlsafe(600),  # about as long as an Okta JWT
+        expires_at=time.time() + 12 * 3600,
+        refresh_token=secrets.token_urlsafe(32),
+        scope="openid email profile offline_access",
+    )
+
+
+class Recorder:
+    """A MockTransport handler: a canned 200, and every URL it was asked for."""
+
+    def __init__(self) -> None:
+        self.urls: Counter[str] = Counter()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.urls[str(request.url)] += 1
+        return httpx.Response(200, json={"ok": True})
+
+
+def mock_clients(directory: str, recorder: Recorder) -> dict[str, httpx.Client]:
+    """The three clients under test, all on one MockTransport."""
+    transport = httpx.MockTransport(recorder)
+    config = OktaConfig(issuer="https://bench.okta.test/oauth2/default", client_id="bench")
+    plain_header = {"Authorization": f"Bearer {bench_tokens().access_token}"}
+    no_store = AuthSession(config, bench_tokens(), transport=transport)
+    with_store = AuthSession(
+        config, bench_tokens(), store=FileStore(directory), transport=transport
+    )
+    assert no_store.okta_auth.store is None
+    assert with_store.okta_auth.store is not None and with_store.okta_auth.stored is not None
+    assert with_store.okta_auth is not no_store.okta_auth
+    return {
+        "plain": httpx.Client(transport=transport, headers=plain_header),
+        "no store": no_store,
+        "FileStore": with_store,
+    }
+
+
+def generations(clients: dict[str, httpx.Client]) -> dict[str, int]:
+    """Each session's token generation (it changes on every refresh or adoption)."""
+    return {
+        name: client.okta_auth._generation
+        for name, client in clients.items()
+        if isinstance(client, AuthSession)
+    }
+
+
+@contextmanager
+def counting_file_calls() -> Iterator[Counter[str]]:
+    """Count ``os.open``, ``os.stat``, ``os.lstat`` and ``open`` calls in this process."""
+    calls: Counter[str] = Counter()
+    originals: list[tuple[Any, str, Any]] = []
+
+    def wrap(owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls[label] += 1
+            return original(*args, **kwargs)
+
+        originals.append((owner, name, original))
+        setattr(owner, name, counted)
+
+    for owner, name, label in (
+        (os, "open", "os.open"),
+        (os, "stat", "os.stat"),
+        (os, "lstat", "os.lstat"),
+        (builtins, "open", "open"),
+        (io, "open", "io.open"),
+    ):
+        wrap(owner, name, label)
+    try:
+        yield calls
+    finally:
+        for owner, name, original in reversed(originals):
+            setattr(owner, name, original)
+
+
+def file_calls(send: Callable[[], object], count: int) -> Counter[str]:
+    """The file calls ``count`` sends make."""
+    with counting_file_calls() as calls:
+        for _ in range(count):
+            send()
+    return calls
+
+
+def control_count(session: httpx.Client, directory: str) -> Counter[str]:
+    """The file calls of one ``FileStore.load`` of the session's entry: the counter works."""
+    assert isinstance(session, AuthSession)
+    entry = session.okta_auth.stored
+    assert entry is not None
+    with counting_file_calls() as calls:
+        FileStore(directory).load(entry.key)
+    return calls
+
+
+def request_cost(rounds: int, per_round: int, rng: random.Random) -> None:
+    """Part 2: interleaved, shuffled rounds; medians per request and ratios."""
+    recorder = Recorder()
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as directory:
+        clients = mock_clients(directory, recorder)
+        before = generations(clients)
+        for client in clients.values():  # warm-up
+            per_request(functools.partial(client.get, API_URL), 200)
+        times: dict[str, list[float]] = {name: [] for name in clients}
+        for _ in range(rounds):
+            order = list(clients)
+            rng.shuffle(order)
+            for name in order:
+                client = clients[name]
+                times[name].append(per_request(functools.partial(client.get, API_URL), per_round))
+        counted = {
+            name: file_calls(functools.partial(clients[name].get, API_URL), per_round)
+            for name in ("FileStore", "no store")
+        }
+        control = control_count(clients["FileStore"], directory)
+        after = generations(clients)
+        for client in clients.values():
+            client.close()
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    _print_cost(rounds, per_round, medians, counted, control, before, after, recorder)
+
+
+def _print_cost(
+    rounds: int,
+    per_round: int,
+    medians: dict[str, float],
+    counted: dict[str, Counter[str]],
+    control: Counter[str],
+    before: dict[str, int],
+    after: dict[str, int],
+    recorder: Recorder,
+) -> None:
+    print(
+        f"\n2. per-request cost, MockTransport (no server), {rounds} shuffled rounds of "
+        f"{per_round} requests per client, median per request:"
+    )
+    for name, value in medians.items():
+        print(f"  {name:<10} {value * 1e6:7.2f} us")
+    plain = medians["plain"]
+    print(f"  ratio FileStore / no store: {medians['FileStore'] / medians['no store']:.3f}")
+    print(f"  ratio no store / plain:     {medians['no store'] / plain:.3f}")
+    print(f"  ratio FileStore / plain:    {medians['FileStore'] / plain:.3f}")
+    for name, calls in counted.items():
+        print(f"  file calls in {per_round} requests, {name}: {sum(calls.values())} {dict(calls)}")
+    print(f"  (control: one FileStore.load() under the same counter: {dict(control)})")
+    refreshed = {name: after[name] - before[name] for name in after}
+    others = sorted(url for url in recorder.urls if url != API_URL)
+    print(f"  generations changed (refreshes): {refreshed}; non-API requests: {others or 0}")
+
+
+# ------------------------------------------------------------------ main
+
+
+def main() -> None:
+    """Parse the options, start the dev server, run both parts."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of part 1 (default 3)")
+    parser.add_argument("--seed", type=int, default=None, help="shuffle seed (default random)")
+    parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker_main()
+        return
+    seed = args.seed if args.seed is not None else random.randrange(2**32)
+    rng = random.Random(seed)
+    rounds, expiries = (1, 3) if args.quick else (args.rounds, EXPIRIES)
+    cost_rounds, per_round = (3, 200) if args.quick else (15, 2000)
+    print(f"seed {seed} (rerun with --seed {seed}); Python {sys.version.split()[0]}, ", end="")
+    print(f"{os.cpu_count()} cores")
+    started = time.perf_counter()
+    with dev_server() as base:
+        shared_store(StoreAdmin(base), rounds, expiries, rng)
+    request_cost(cost_rounds, per_round, rng)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
