@@ -118,22 +118,30 @@ def run_status(
     except OktaAuthError as exc:
         return _fail("status", exc, err)
     with session:
-        auth, tokens, entry = session.okta_auth, session.tokens, session.okta_auth.stored
-        claims = auth.id_claims or {}
-        user = entry.user if entry is not None else None
-        print(f"Signed in as {user or claims.get('sub', 'an unknown user')}.", file=out)
-        print(f"Issuer: {config.issuer}", file=out)
-        print(f"App (client id): {config.client_id}", file=out)
-        if tokens is not None:
-            left = tokens.expires_in()
-            state = f"expires in {clock_text(left)}" if left > 0 else "has expired"
-            print(f"Access token: {state} (scopes: {tokens.scope or '-'}).", file=out)
-            renew = "yes" if tokens.refresh_token else "no (a new login is needed when it expires)"
-            print(f"Refresh token: {renew}.", file=out)
-        if entry is not None:
-            print(f"Last refreshed: {ago_text(time.time() - entry.refreshed_at)}.", file=out)
-        print(f"Store: {store.location}", file=out)
+        lines = [*_who(session, config), f"Store: {store.location}"]
+    print("\n".join(lines), file=out)
     return 0
+
+
+def _who(session: AuthSession, config: OktaConfig) -> list[str]:
+    auth, tokens, entry = session.okta_auth, session.tokens, session.okta_auth.stored
+    user = (entry.user if entry is not None else None) or (auth.id_claims or {}).get("sub")
+    lines = [
+        f"Signed in as {user or 'an unknown user'}.",
+        f"Issuer: {config.issuer}",
+        f"App (client id): {config.client_id}",
+    ]
+    if tokens is not None:
+        left = tokens.expires_in()
+        state = f"expires in {clock_text(left)}" if left > 0 else "has expired"
+        renew = "yes" if tokens.refresh_token else "no (a new login is needed when it expires)"
+        lines += [
+            f"Access token: {state} (scopes: {tokens.scope or '-'}).",
+            f"Refresh token: {renew}.",
+        ]
+    if entry is not None:
+        lines.append(f"Last refreshed: {ago_text(time.time() - entry.refreshed_at)}.")
+    return lines
 
 
 def run_logout(

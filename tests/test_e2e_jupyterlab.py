@@ -118,12 +118,18 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def _run_all(page: Page) -> None:
-    """Restart the kernel and run all cells (the notebook toolbar's ⏩ button)."""
+    """Restart the kernel and run all cells (the notebook toolbar's ⏩ button).
+
+    It waits until the status bar says the kernel is idle: the execution indicator alone can
+    read idle while the kernel is still initializing, and a restart then (a loaded machine)
+    may lose the kernel's websocket in jupyter_server ("Replacing stale connection").
+    """
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=30_000)
     dialog = page.locator(".jp-Dialog .jp-mod-accept")  # "Select Kernel", if it still shows
     if dialog.count():
         dialog.click()
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=60_000)
     page.locator("[data-command='notebook:restart-run-all']").first.click()
     page.locator(".jp-Dialog .jp-mod-accept").click()  # "Restart Kernel?"
 
