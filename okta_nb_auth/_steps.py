@@ -41,9 +41,17 @@ T = TypeVar("T")
 
 def network_error(exc: httpx.TransportError) -> TransientError:
     """The error tree's view of a network failure (connection refused, timeout, reset)."""
-    err = TransientError(
-        f"Network error talking to {exc.request.url.host}: {type(exc).__name__}. Retry later."
-    )
+    url = exc.request.url
+    if isinstance(exc, httpx.ConnectError) and url.host in ("127.0.0.1", "localhost", "::1"):
+        # Nothing listens on this computer's port: retrying will not help.
+        text = (
+            f"Nothing answers at {url.host}:{url.port}. If that is a dev server, it was "
+            "stopped (tut.close(), a kernel restart, or its process ended): start it again, "
+            "for example by running the notebook's first cell."
+        )
+    else:
+        text = f"Network error talking to {url.host}: {type(exc).__name__}. Retry later."
+    err = TransientError(text)
     err.__cause__ = exc
     return err
 

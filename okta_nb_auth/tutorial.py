@@ -12,6 +12,7 @@ which. Cells that need the dev server's controls (faults, clock, events) check `
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
@@ -217,7 +218,19 @@ class Tutorial:
                     value = value[:6] + "…"
                 self.show(f"{key:>10}: {json.dumps(value)}")
 
+    def finish(self) -> None:
+        """The last cell: nothing stops, so every cell above can still be run again."""
+        if self.dev is None:
+            print("Done. Any cell above can run again.")
+        else:
+            print(
+                "Done. The dev server stays up while this kernel runs, so any cell above can "
+                "run again; Kernel > Shut Down Kernel stops it."
+            )
+
     def close(self) -> None:
+        """Stop the dev server and the extra kernels, delete the lesson's store (idempotent;
+        also run when the kernel exits)."""
         for kernel in self._kernels:
             kernel.close()
         self._kernels.clear()
@@ -284,7 +297,9 @@ def setup(
         from .devserver import DevServer
 
         dev_options.setdefault("config", env.get(DEVSERVER_CONFIG_ENV) or None)
-        return Tutorial(dev=DevServer(port=0, **dev_options).start(), presenter=presenter)
+        tutorial = Tutorial(dev=DevServer(port=0, **dev_options).start(), presenter=presenter)
+        atexit.register(tutorial.close)  # the dev server lives as long as the kernel
+        return tutorial
     try:
         config = OktaConfig.from_env(env)
     except ConfigError as exc:

@@ -10,9 +10,21 @@ import threading
 from collections.abc import Generator
 
 import anyio
+import httpx
 import pytest
 
-from okta_nb_auth._steps import Call, Flow, Hold, Locks, Release, drive_async, drive_sync
+from okta_nb_auth import AuthSession, TransientError
+from okta_nb_auth._steps import (
+    Call,
+    Flow,
+    Hold,
+    Locks,
+    Release,
+    drive_async,
+    drive_sync,
+    network_error,
+)
+from okta_nb_auth.devserver import DevServer
 
 
 class CountingLock:
@@ -109,3 +121,14 @@ def test_the_async_driver_waits_for_a_file_lock_off_the_event_loop() -> None:
 def test_get_before_the_call_ran_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="before the driver ran"):
         Call(lambda: 1).get()
+
+
+def test_a_refused_loopback_connection_says_the_server_was_stopped() -> None:
+    with DevServer(port=0) as dev:
+        config, tokens = dev.config("native"), dev.login_as()
+    with AuthSession(config, tokens) as session, pytest.raises(TransientError) as info:
+        session.refresh()  # the dev server has stopped
+    assert "Nothing answers at 127.0.0.1:" in str(info.value)
+    assert "Retry later" not in str(info.value) and "first cell" in str(info.value)
+    remote = httpx.ConnectError("refused", request=httpx.Request("GET", "https://example.com/"))
+    assert "Retry later" in str(network_error(remote))
