@@ -30,10 +30,11 @@ from ._config import OktaConfig
 from ._exceptions import ConfigError
 from ._models import TokenSet
 from ._tutorial_kernel import Kernel, run_everywhere
+from ._tutorial_plot import plot_timeline
 from .store import FileStore, TokenStore, resolve_store
 
 if TYPE_CHECKING:
-    from .devserver import DevServer, Event
+    from .devserver import DevServer
 
 __all__ = [
     "Tutorial",
@@ -117,6 +118,8 @@ class Tutorial:
     okta_config: OktaConfig | None = None
     presenter: bool = False
     notes: list[str] = field(default_factory=list)
+    #: The ``OKTA_*`` issuer is a dev server too (a classroom's shared one), not an Okta org.
+    shared_dev: bool = False
     _store: TokenStore | None = field(default=None, repr=False)
     _store_dir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
     _kernels: list[Kernel] = field(default_factory=list, repr=False)
@@ -175,6 +178,7 @@ class Tutorial:
         from . import login
 
         config = self.config(app) if scopes is None else self.config(app, scopes=scopes)
+        self.show("This cell waits until you sign in: open the link below and approve the code.")
         session = login(config, flow="device", store=None).wait()  # a fresh login each time
         tokens = session.tokens
         if tokens is None:  # pragma: no cover - a finished login always has tokens
@@ -198,7 +202,11 @@ class Tutorial:
     def needs_dev(self, what: str) -> bool:
         """True on the dev server; on real Okta, say why the cell does nothing and return False."""
         if self.dev is None:
-            print(f"This cell {what}, which only the dev server can do; skipped on real Okta.")
+            where = "a shared dev server" if self.shared_dev else "an Okta org"
+            self.show(
+                f"Skipped: this cell {what}, which only the tutorial's own dev server can do, "
+                f"and OKTA_* points at {where}."
+            )
         return self.dev is not None
 
     def show(self, value: object) -> None:
@@ -241,6 +249,8 @@ class Tutorial:
 
     def __repr__(self) -> str:
         where = "the dev server" if self.dev is not None else "a real Okta org"
+        if self.shared_dev:
+            where = "a shared dev server (from OKTA_*)"
         return f"<Tutorial on {where}: issuer {self.issuer}>"
 
 
@@ -248,7 +258,8 @@ class SetupError(ConfigError):
     """The set-up cell cannot continue; the message says what to fix."""
 
 
-def _check_issuer(config: OktaConfig) -> None:
+def _check_issuer(config: OktaConfig) -> bool:
+    """Check the issuer answers; True when it is a (shared) okta-nb-auth dev server."""
     url = config.issuer + "/.well-known/openid-configuration"
     try:
         response = httpx.get(url, timeout=10)
@@ -263,6 +274,7 @@ def _check_issuer(config: OktaConfig) -> None:
             "in the Okta Admin Console, Security > API > Authorization Servers shows the exact "
             "Issuer URI (for example https://dev-123456.okta.com/oauth2/default)."
         )
+    return bool(response.headers.get("X-Okta-NB-Auth-Dev-Server") == "1")
 
 
 def setup(
@@ -308,37 +320,5 @@ def setup(
             "Unset them all to use the offline dev server instead."
         ) from None
     if check:
-        _check_issuer(config)
-    return Tutorial(okta_config=config, presenter=presenter)
-
-
-def plot_timeline(events: Iterable[Event], ax: Any = None, title: str | None = None) -> Any:
-    """Draw access-token lifetimes, refreshes, rotations and errors from ``dev.events``.
-
-    Returns the matplotlib Axes. Times are seconds since the first event.
-    """
-    import matplotlib.pyplot as plt
-
-    rows = list(events)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 3))
-    if not rows:
-        ax.set_title("no token-endpoint calls yet")
-        return ax
-    start = rows[0].at
-    y = 0
-    for event in rows:
-        x = event.at - start
-        if event.endpoint != "token":
-            continue
-        if event.error is None and event.expires_at is not None:
-            y += 1
-            ax.barh(y, event.expires_at - event.at, left=x, height=0.6, color="#8fb8de")
-            marker = "D" if event.detail == "rotated" else "o"
-            ax.plot(x, y, marker, color="#1f5f99")
-        else:
-            ax.plot(x, max(y, 1), "x", color="#c0392b", markersize=10)
-    ax.set_xlabel("seconds since the first token call")
-    ax.set_ylabel("access tokens")
-    ax.set_title(title or "access-token lifetimes (bars), refreshes (o), rotations (D), errors (x)")
-    return ax
+        shared_dev = _check_issuer(config)
+    return Tutorial(okta_config=config, presenter=presenter, shared_dev=shared_dev)

@@ -1,7 +1,10 @@
 """Every notebook also runs with OKTA_* set: against an org that is not the embedded server.
 
 The "real Okta" here is a dev server in another process (the cells cannot reach its
-controls, as they could not reach Okta's), with device logins approved automatically.
+controls, as they could not reach Okta's), with device logins approved automatically: the
+room demo of notebooks/README.md. Each notebook uses that server or says in its first cell
+that it needs its own and why; every skipped cell says it skipped; a cell that waits for a
+sign-in says so first; the shared server is named a dev server, not an Okta org.
 """
 
 from __future__ import annotations
@@ -58,7 +61,27 @@ def test_notebook_runs_against_another_org(
     outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
     calls = len(httpx.get(remote_org["base"] + "/admin/events").json()) - before
     used = calls > 0 or remote_org["OKTA_DOMAIN"] in outputs
+    first = text_of(next(cell for cell in notebook.cells if cell.cell_type == "code"))
     if "it runs on its own dev server" in outputs:
+        assert "it runs on its own dev server" in first, "say it in the first cell, and why"
         assert not used, "a dev-only notebook must not touch the configured org"
     else:
         assert used, "the notebook did not use the configured org"
+        assert "<Tutorial on a shared dev server" in first  # never called an Okta org
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        shown = text_of(cell)
+        if "needs_dev(" in cell.source:
+            assert "Skipped: this cell" in shown, f"a silent skip: {cell.source[:60]}"
+        elif "tut.login(" in cell.source and "it runs on its own dev server" not in first:
+            assert "This cell waits until you sign in" in shown, cell.source[:60]
+
+
+def text_of(cell: nbformat.NotebookNode) -> str:
+    """Everything a code cell showed, as text."""
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(str(output.get("text", "")))
+        parts.append(str(output.get("data", {}).get("text/plain", "")))
+    return "".join(parts)

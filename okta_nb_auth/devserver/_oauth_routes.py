@@ -30,6 +30,10 @@ SERVER_ERROR = (
 )
 USERINFO_SCOPES = ("profile", "email", "address", "phone")
 
+#: Sent with discovery documents, so a tutorial pointed at a shared dev server (a classroom's)
+#: can call it a dev server rather than an Okta org; Okta sends no such header.
+DEV_SERVER_HEADER = {"X-Okta-NB-Auth-Dev-Server": "1"}
+
 
 class OAuthRoutes:
     """The OAuth/OIDC endpoints over one :class:`Authority`."""
@@ -79,7 +83,8 @@ class OAuthRoutes:
             if server is None:
                 return not_found(request.path_params["server_id"])
             doc = metadata(server, self.authority.base_url, oauth)
-            return JSONResponse(doc, headers={"Cache-Control": "max-age=86400, must-revalidate"})
+            headers = {"Cache-Control": "max-age=86400, must-revalidate", **DEV_SERVER_HEADER}
+            return JSONResponse(doc, headers=headers)
 
         return discovery
 
