@@ -23,7 +23,15 @@ def _warning_line(message: Warning | str, category: type[Warning], *_: object, *
 
 def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = _warning_line
-    parser = argparse.ArgumentParser(prog="okta-nb-auth", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="okta-nb-auth",
+        description="Sign in to Okta from a terminal, and run the Okta-compatible dev server.",
+        epilog=(
+            "Examples: okta-nb-auth devserver --port 8080 | okta-nb-auth login | "
+            "okta-nb-auth status. Unset options come from OKTA_ISSUER (or OKTA_DOMAIN) and "
+            "OKTA_CLIENT_ID (or OKTA_CLIENTID)."
+        ),
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     devserver = commands.add_parser("devserver", help="run the Okta-compatible dev server")
     login = commands.add_parser("login", help="sign in with the device flow and store the login")

@@ -119,3 +119,13 @@ def test_config_file_changes_an_app(tmp_path: Path, stop: list[subprocess.Popen[
     apps = httpx.get(base + "/admin/apps").json()
     assert apps["native"]["access_token_ttl"] == 42
     assert "client_secret" not in apps["web"]
+
+
+@pytest.mark.parametrize("command", [[], ["devserver"], ["login"], ["status"], ["logout"]])
+def test_help_is_plain_text(command: list[str]) -> None:
+    done = subprocess.run(
+        [str(BIN), *command, "--help"], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage: okta-nb-auth" in done.stdout
+    assert "``" not in done.stdout and ":func:" not in done.stdout  # no reST markup
