@@ -14,7 +14,7 @@ import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ._config import OktaConfig
+from ._config import DEV_REDIRECT_URI, REDIRECT_URI_ENV, OktaConfig
 from ._exceptions import ConfigError
 
 __all__ = ["FLOWS", "FlowChoice", "choose_flow", "local_browser"]
@@ -71,6 +71,13 @@ def choose_flow(
     if flow == "device":
         return FlowChoice("device", "you asked for the device flow")
     if flow == "pkce":
+        problem = redirect_problem(config.redirect_uri)
+        if problem is not None:
+            raise ConfigError(
+                f"flow='pkce' needs a loopback redirect URI, but {problem}. Set "
+                f"{REDIRECT_URI_ENV} (or OktaConfig(redirect_uri=...)) to a Sign-in redirect URI "
+                f"of the Okta app, such as {DEV_REDIRECT_URI!r}, or use flow='device'."
+            )
         return FlowChoice("pkce", "you asked for the browser (PKCE) flow")
     env = os.environ if environ is None else environ
     for name, where in REMOTE_MARKERS:
@@ -78,8 +85,9 @@ def choose_flow(
             return FlowChoice(
                 "device", f"{where} ({name} is set), so a redirect to localhost cannot reach it"
             )
-    if not _loopback_redirect(config.redirect_uri):
-        return FlowChoice("device", "the app has no loopback redirect URI (http://127.0.0.1:…)")
+    problem = redirect_problem(config.redirect_uri)
+    if problem is not None:
+        return FlowChoice("device", f"{problem}, so the browser flow has nowhere to return to")
     found = has_browser() if has_browser is not None else local_browser(env)
     if not found:
         return FlowChoice("device", "no web browser can be opened on the computer of the kernel")
@@ -88,11 +96,17 @@ def choose_flow(
     )
 
 
-def _loopback_redirect(redirect_uri: str | None) -> bool:
+def redirect_problem(redirect_uri: str | None) -> str | None:
+    """Why ``redirect_uri`` cannot bring a browser login back to this kernel, or None."""
     from ._loopback import loopback_port
 
+    if not redirect_uri:
+        return f"{REDIRECT_URI_ENV} is not set (or redirect_uri=... in OktaConfig)"
     try:
         loopback_port(redirect_uri)
     except ConfigError:
-        return False
-    return True
+        return (
+            f"the redirect URI {redirect_uri!r} is not a loopback address with a port "
+            "(http://127.0.0.1:PORT/…), where the kernel could listen"
+        )
+    return None

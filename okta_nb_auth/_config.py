@@ -14,13 +14,26 @@ from urllib.parse import urlsplit
 
 from ._exceptions import ConfigError
 
-__all__ = ["DEFAULT_SCOPES", "INSECURE_HTTP_ENV", "OktaConfig"]
+__all__ = [
+    "DEFAULT_SCOPES",
+    "DEV_REDIRECT_URI",
+    "INSECURE_HTTP_ENV",
+    "REDIRECT_URI_ENV",
+    "OktaConfig",
+    "is_dev_issuer",
+]
 
 #: What a notebook user needs: an ID token, the profile claims, and a refresh token.
 DEFAULT_SCOPES: tuple[str, ...] = ("openid", "email", "profile", "offline_access")
 
 #: Set to ``1`` to allow ``http://`` issuers on a non-loopback (classroom) network.
 INSECURE_HTTP_ENV = "OKTA_NB_AUTH_ALLOW_INSECURE_HTTP"
+
+#: The redirect URI of the browser (PKCE) flow; ``OKTA_REDIRECTURI`` is read too.
+REDIRECT_URI_ENV = "OKTA_REDIRECT_URI"
+
+#: The dev server's native-app redirect, and the one the tutorial tells Okta users to register.
+DEV_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 _AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 
@@ -37,6 +50,36 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_dev_issuer(issuer: str) -> bool:
+    """True for a plain-http issuer on a loopback host: a server on this computer (the dev
+    server), never an Okta org, which is always https on a public name."""
+    parts = urlsplit(issuer.strip())
+    return parts.scheme == "http" and _is_loopback(parts.hostname or "")
+
+
+def _check_redirect_uri(redirect_uri: str | None) -> str | None:
+    if redirect_uri is None:
+        return None
+    if not isinstance(redirect_uri, str):
+        raise ConfigError(f"redirect_uri must be a string URL, not {type(redirect_uri).__name__}.")
+    uri = redirect_uri.strip()
+    if not uri:
+        return None
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(
+            f"The redirect URI {uri!r} is not an absolute http(s) URL. Use the Sign-in redirect "
+            f"URI registered on the Okta app, such as {DEV_REDIRECT_URI!r} (set "
+            f"{REDIRECT_URI_ENV} or OktaConfig(redirect_uri=...))."
+        )
+    if parts.fragment:
+        raise ConfigError(
+            f"The redirect URI {uri!r} has a fragment ('#…'), which OAuth does not allow: drop "
+            f"it from {REDIRECT_URI_ENV} (or OktaConfig(redirect_uri=...))."
+        )
+    return uri
 
 
 def _check_path(issuer: str, path: str) -> None:
@@ -90,6 +133,8 @@ class OktaConfig:
     ``client_secret_basic`` when a secret is given and ``none`` (public client) otherwise.
     ``audience`` is the access-token audience of a custom authorization server; it defaults
     to ``api://default`` for the ``default`` server (see :attr:`expected_audience`).
+    ``redirect_uri`` is the app's Sign-in redirect URI for the browser (PKCE) flow, an absolute
+    http(s) URL; the flow's listener needs a loopback one, such as ``http://127.0.0.1:8765/callback``.
     """
 
     issuer: str
@@ -106,6 +151,7 @@ class OktaConfig:
             raise ConfigError("client_id is empty: copy it from the Okta app's General tab.")
         issuer = _normalise_issuer(self.issuer, self.allow_insecure_http)
         object.__setattr__(self, "issuer", issuer)
+        object.__setattr__(self, "redirect_uri", _check_redirect_uri(self.redirect_uri))
         scopes = self.scopes
         if isinstance(scopes, str):  # a common slip: "openid email" instead of a tuple
             scopes = tuple(scopes.split())
@@ -155,7 +201,11 @@ class OktaConfig:
 
         Reads ``OKTA_ISSUER`` or the article's ``OKTA_DOMAIN``; ``OKTA_CLIENT_ID`` or
         ``OKTA_CLIENTID``; ``OKTA_CLIENT_SECRET`` or ``OKTA_CLIENTSECRET`` (optional);
-        ``OKTA_SCOPES`` (space-separated, optional). Keyword ``overrides`` win.
+        ``OKTA_SCOPES`` (space-separated, optional); ``OKTA_REDIRECT_URI`` or
+        ``OKTA_REDIRECTURI`` (optional: the browser flow's redirect URI). Without a redirect
+        URI, a dev-server issuer (plain http on a loopback host, see :func:`is_dev_issuer`) gets
+        :data:`DEV_REDIRECT_URI`, its native app's; an Okta org gets none (no guessing).
+        Keyword ``overrides`` win.
         """
         env = os.environ if environ is None else environ
 
@@ -170,7 +220,13 @@ class OktaConfig:
         scopes = first("OKTA_SCOPES")
         if scopes:
             values["scopes"] = tuple(scopes.replace(",", " ").split())
+        redirect_uri = first(REDIRECT_URI_ENV, "OKTA_REDIRECTURI")
+        if redirect_uri:
+            values["redirect_uri"] = redirect_uri
         values.update(overrides)
+        issuer = values.get("issuer")
+        if "redirect_uri" not in values and isinstance(issuer, str) and is_dev_issuer(issuer):
+            values["redirect_uri"] = DEV_REDIRECT_URI
         missing = [
             names
             for key, names in (

@@ -18,7 +18,7 @@ from ._config import OktaConfig
 from ._exceptions import LoginCancelled, LoginRequired, OktaAuthError
 from ._flows import DeviceCode, LoginResult, PollStatus, Waiter, finish_login, poll_device
 from ._flows import start_device as _start_device
-from ._login_text import LoginView, ago_text, describe_user
+from ._login_text import STORED_USER, LoginView, ago_text, describe_user
 from ._loopback import AuthCodeLogin
 from ._models import TokenSet
 from ._session import AuthSession
@@ -63,8 +63,10 @@ class LoginController:
         sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
         store: TokenStore | None = None,
+        presenter: bool = False,
     ) -> None:
         self.config, self.choice, self.timeout, self.store = config, choice, timeout, store
+        self.presenter = presenter  # presenter mode: view() asks for masked rendering
         self._on_change, self._sleep, self._clock = on_change, sleep, clock
         self.lock = threading.RLock()
         self.session: AuthSession | None = None
@@ -137,7 +139,7 @@ class LoginController:
             else ""
         )
         with self.lock:
-            self.user = describe_user(auth.id_claims) if auth.id_claims else "the stored user"
+            self.user = describe_user(auth.id_claims) if auth.id_claims else STORED_USER
             self.state = "signed_in"
             self.message = f"The tokens came from the token store ({self.store.location});{used}."
         self._on_change()
@@ -299,4 +301,5 @@ class LoginController:
             user=self.user,
             token_seconds_left=tokens.expires_in() if tokens is not None else None,
             refreshes=self.refreshes,
+            presenter=self.presenter,
         )

@@ -2,19 +2,35 @@
 
 Pure functions of a :class:`LoginView` snapshot, so the widget's trait values, its stable text
 repr and the terminal twin say the same things. Every value that came from a server goes
-through :func:`html.escape`; no token ever reaches these functions.
+through :func:`html.escape`; no token ever reaches these functions. With ``presenter`` set
+(presenter mode) the user code is masked wherever it can be read, the link still carries it
+(so signing in works), and names and e-mail addresses are shortened to initials.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["LoginView", "ago_text", "clock_text", "describe_user", "html_parts", "plain_text"]
+from ._presenter import CODE_MASK, mask_user, masked
+
+__all__ = [
+    "STORED_USER",
+    "LoginView",
+    "ago_text",
+    "clock_text",
+    "describe_user",
+    "html_parts",
+    "plain_text",
+]
+
+#: Who is signed in when the token store has no ID-token claims to say it.
+STORED_USER = "the stored user"
+_UNKNOWN_USER = "unknown user"
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,7 @@ class LoginView:
     user: str | None = None
     token_seconds_left: float | None = None
     refreshes: int = 0
+    presenter: bool = False  # presenter mode: mask the user code, names and e-mail addresses
 
 
 def describe_user(claims: Mapping[str, Any]) -> str:
@@ -40,7 +57,30 @@ def describe_user(claims: Mapping[str, Any]) -> str:
     email = claims.get("email") or claims.get("preferred_username")
     if name and email and name != email:
         return f"{name} <{email}>"
-    return str(name or email or claims.get("sub", "unknown user"))
+    return str(name or email or claims.get("sub", _UNKNOWN_USER))
+
+
+def _screen(view: LoginView) -> LoginView:
+    """What may be shown: in presenter mode, names and e-mail addresses shortened, user codes
+    in free text masked (the structured ``user_code`` is kept: the link needs it)."""
+    if not view.presenter:
+        return view
+    user = view.user
+    if user and user not in (STORED_USER, _UNKNOWN_USER):
+        user = mask_user(user)
+    return replace(
+        view,
+        reason=masked(view.reason, True),
+        message=masked(view.message, True),
+        user=user,
+    )
+
+
+def _without_code(link: str) -> str:
+    """``link`` without its ``user_code`` parameter: the page then asks for the code."""
+    parts = urlsplit(link)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "user_code"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def ago_text(seconds: float) -> str:
@@ -94,14 +134,28 @@ def token_line(view: LoginView) -> str:
     return f"Access token {when} · {view.refreshes} refresh{plural}"
 
 
+def _device_steps(view: LoginView) -> list[str]:
+    if not view.presenter:
+        return [
+            f"  1. Open {view.link}",
+            f"  2. Check that the page shows the code {view.user_code}, then sign in.",
+        ]
+    return [
+        f"  1. Open {_without_code(view.link or '')}",
+        f"  2. Enter the code {CODE_MASK} there, then sign in.",
+        "  Presenter mode hides the code: the widget's link fills it in; "
+        "widget.presenter = False shows it.",
+    ]
+
+
 def plain_text(view: LoginView) -> str:
     """The stable text repr: what nbval, GitHub and a terminal IPython show."""
+    view = _screen(view)
     lines = [f"Okta login, {view.flow} flow: {view.reason}."]
     if view.state == "waiting" and view.flow == "device":
         minutes = round((view.code_valid_for or 0) / 60)
         lines += [
-            f"  1. Open {view.link}",
-            f"  2. Check that the page shows the code {view.user_code}, then sign in.",
+            *_device_steps(view),
             f"  The code is valid for {minutes} minutes. In code: session = widget.wait()",
         ]
     elif view.state == "waiting":
@@ -126,8 +180,22 @@ def _copy_button(code: str) -> str:
     return f' <button onclick="{script}" title="Copy the code">Copy</button>'
 
 
+def _code_html(code: str, presenter: bool) -> str:
+    style = "font-size:1.4em;letter-spacing:.1em"
+    if not presenter:
+        return f'<code style="{style}">{escape(code)}</code>' + _copy_button(code)
+    # Masked on the projected screen; the presenter can still read it (show) or copy it.
+    return (
+        f'<code style="{style}">{CODE_MASK}</code> '
+        '<details style="display:inline-block;vertical-align:middle">'
+        '<summary title="Presenter mode hides the code">show</summary>'
+        f'<code style="{style}">{escape(code)}</code></details>' + _copy_button(code)
+    )
+
+
 def html_parts(view: LoginView) -> dict[str, str]:
     """HTML for the widget's parts: header, link, code, timer, status (all escaped)."""
+    view = _screen(view)
     flow = "device code" if view.flow == "device" else "browser (PKCE)"
     parts = {
         "header": f"<b>Okta login</b> · {escape(flow)} flow: {escape(view.reason)}",
@@ -140,13 +208,13 @@ def html_parts(view: LoginView) -> dict[str, str]:
         label = "Open the sign-in page" if view.flow == "device" else "Open the Okta sign-in page"
         parts["link"] = (
             f'<a href="{escape(view.link)}" target="_blank" rel="noopener noreferrer" '
-            f'class="okta-login-link">{label}</a> (opens a new tab)'
+            f'class="okta-login-link">{label}</a> (opens a new tab'
+            + ("; it fills in the code)" if view.presenter and view.user_code else ")")
         )
     if view.state == "waiting" and view.user_code:
-        parts["code"] = (
-            "Check that the page shows this code: "
-            f'<code style="font-size:1.4em;letter-spacing:.1em">{escape(view.user_code)}</code>'
-            + _copy_button(view.user_code)
+        hidden = " (presenter mode hides it)" if view.presenter else ""
+        parts["code"] = f"Check that the page shows this code{hidden}: " + _code_html(
+            view.user_code, view.presenter
         )
     if view.state == "waiting" and view.seconds_left is not None:
         parts["timer"] = f"The code expires in {clock_text(view.seconds_left)}"

@@ -22,6 +22,7 @@ from ._choose import choose_flow
 from ._config import OktaConfig
 from ._login_controller import LoginController
 from ._login_text import html_parts, plain_text
+from ._presenter import presenter_on
 from ._session import AuthSession
 from .store._select import StoreChoice, resolve_store
 
@@ -44,9 +45,11 @@ def _display(obj: object, **kwargs: Any) -> None:
 class LoginWidget:
     """Sign in to Okta from a notebook (see :func:`login`); ``wait()`` returns the session.
 
-    ``tick``: seconds between timer updates (None: no timer thread). ``environ``: for the
-    ``flow="auto"`` decision. ``sleep`` / ``clock``: injectable for tests. ``store``: where
-    the login is kept (see :func:`login`).
+    ``tick``: seconds between timer updates (None: no timer thread). ``environ``: the
+    environment for the ``flow="auto"`` decision and the presenter default (``os.environ``).
+    ``sleep`` / ``clock``: injectable for tests. ``store``: where the login is kept (see
+    :func:`login`). ``presenter``: mask the user code, names and e-mail addresses (see
+    :func:`login`); :attr:`presenter` can be switched later.
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class LoginWidget:
         clock: Callable[[], float] = time.monotonic,
         start: bool = True,
         store: StoreChoice = "default",
+        presenter: bool | None = None,
     ) -> None:
         w = _ipywidgets()
         self.config = OktaConfig.from_env() if config is None else config
@@ -84,6 +88,7 @@ class LoginWidget:
             sleep=sleep,
             clock=clock,
             store=resolve_store(store),
+            presenter=presenter_on(presenter, environ),
         )
         self.login_button.on_click(lambda _: self.start())
         self.cancel_button.on_click(lambda _: self.cancel())
@@ -116,6 +121,17 @@ class LoginWidget:
         if self.session is None or not self._control.user:
             return None
         return self._control.user
+
+    @property
+    def presenter(self) -> bool:
+        """Presenter mode: the view masks the user code (its link still fills it in) and
+        shortens names and e-mail addresses to initials. :attr:`user` is never masked."""
+        return self._control.presenter
+
+    @presenter.setter
+    def presenter(self, on: bool) -> None:
+        self._control.presenter = bool(on)
+        self._render()
 
     @property
     def refreshes(self) -> int:
@@ -265,6 +281,7 @@ def login(
     timeout: float = 600.0,
     display: bool = True,
     store: StoreChoice = "default",
+    presenter: bool | None = None,
     **options: Any,
 ) -> LoginWidget:
     """Show a login widget at once and sign in in the background.
@@ -277,10 +294,20 @@ def login(
     restarted kernel (or another notebook, or ``okta-nb-auth login``) is signed in at once:
     ``"default"`` (``$OKTA_NB_AUTH_STORE``, else the file store), a store object, or None
     (memory only). When the store holds a usable login, the widget shows it with no flow.
+    ``presenter``: for a projected screen, mask the device user code (the widget's link still
+    fills it in; "show" reveals it) and shorten names and e-mail addresses
+    (``A… L… <a…@example.com>``); the default is on when ``OKTA_NB_AUTH_PRESENTER=1``.
     ``options`` go to :class:`LoginWidget`.
     """
     widget = LoginWidget(
-        config, flow=flow, session=session, timeout=timeout, start=False, store=store, **options
+        config,
+        flow=flow,
+        session=session,
+        timeout=timeout,
+        start=False,
+        store=store,
+        presenter=presenter,
+        **options,
     )
     control = widget._control
     resumed = control.resume()

@@ -66,6 +66,11 @@ class BrowserRoutes:
             ]
         return routes
 
+    @property
+    def presenter(self) -> bool:
+        """Presenter mode: the pages mask e-mail addresses and user codes."""
+        return self.authority.settings.presenter
+
     async def index(self, request: Request) -> Response:
         apps = {name: app.client_id for name, app in self.authority.apps.items()}
         servers = self.authority.servers
@@ -74,6 +79,7 @@ class BrowserRoutes:
             servers["org"].issuer,
             apps,
             list(self.authority.settings.users),
+            presenter=self.presenter,
         )
         return HTMLResponse(page)
 
@@ -110,7 +116,8 @@ class BrowserRoutes:
         txn = opaque(16)
         with self.store.lock:
             self.store.transactions[txn] = {**params, "_created": str(self.store.clock())}
-        return HTMLResponse(login_page(txn, app.name, params["scope"], "", None))
+        page = login_page(txn, app.name, params["scope"], "", None, presenter=self.presenter)
+        return HTMLResponse(page)
 
     def _validate(self, server: AuthServer, app: AppSettings, params: dict[str, str]) -> None:
         if params.get("response_type") != "code":
@@ -185,6 +192,7 @@ class BrowserRoutes:
                 username,
                 "Sign-in failed: unknown "
                 "username or wrong password. Check the README for the test users.",
+                presenter=self.presenter,
             )
             return HTMLResponse(page, status_code=401)
         self._forget(form["txn"])
@@ -260,7 +268,7 @@ class BrowserRoutes:
     async def activate(self, request: Request) -> Response:
         if request.method == "GET":
             code = request.query_params.get("user_code", "")
-            return HTMLResponse(activate_page(code, "", None))
+            return HTMLResponse(activate_page(code, "", None, presenter=self.presenter))
         try:
             form = await read_form(request, self.max_body)
         except OAuthFailure as failure:
@@ -276,14 +284,14 @@ class BrowserRoutes:
             )
         if record is None or not usable:
             error = "That code is not valid or has expired. Check the code on your device."
-            return HTMLResponse(activate_page(raw_code, username, error), status_code=400)
+            return self._activate_again(raw_code, username, error, 400)
         if form.get("action") == "deny":
             record.status = "denied"
             return HTMLResponse(message("Access denied", "You can close this window."))
         user = self.authority.check_password(username, form.get("password", ""))
         if user is None:
             error = "Sign-in failed: unknown username or wrong password."
-            return HTMLResponse(activate_page(raw_code, username, error), status_code=401)
+            return self._activate_again(raw_code, username, error, 401)
         app = self.authority.apps.get(record.app)
         if (
             app is not None
@@ -291,9 +299,12 @@ class BrowserRoutes:
             and user.login not in app.assigned_users
         ):
             error = "User is not assigned to the client application."
-            return HTMLResponse(activate_page(raw_code, username, error), status_code=403)
+            return self._activate_again(raw_code, username, error, 403)
         with self.store.lock:
             record.status, record.user = "approved", user.login
-        return HTMLResponse(
-            message("Device activated", f"Signed in as {user.login}. Return to your device.")
-        )
+        text = f"Signed in as {user.login}. Return to your device."
+        return HTMLResponse(message("Device activated", text, presenter=self.presenter))
+
+    def _activate_again(self, code: str, username: str, error: str, status: int) -> Response:
+        page = activate_page(code, username, error, presenter=self.presenter)
+        return HTMLResponse(page, status_code=status)

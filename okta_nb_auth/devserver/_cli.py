@@ -27,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--public-url", metavar="URL", help="base URL learners use (with --allow-remote)"
     )
     parser.add_argument("--auto-approve", metavar="USER", help="approve every device login as USER")
+    parser.add_argument(
+        "--presenter",
+        action="store_true",
+        help="mask e-mail addresses and user codes on the pages (a projected screen); "
+        "also on with OKTA_NB_AUTH_PRESENTER=1",
+    )
 
 
 def _describe(dev: DevServer) -> str:
@@ -54,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 auto_approve=args.auto_approve,
                 allow_remote=args.allow_remote,
                 public_url=args.public_url,
+                presenter=True if args.presenter else None,
             )
         for warning in caught:
             print(f"warning: {warning.message}", file=sys.stderr)

@@ -1,11 +1,15 @@
 """HTML pages a person uses in a real browser: sign-in, device activation, errors.
 
-Every value that came from a request goes through :func:`html.escape`.
+Every value that came from a request goes through :func:`html.escape`. With ``presenter``
+(presenter mode, for a projected screen) no page shows an e-mail address or a user code: the
+code field is a masked input that still submits the code, and a typed username is not echoed.
 """
 
 from __future__ import annotations
 
 from html import escape
+
+from .._presenter import mask_email, masked
 
 __all__ = ["activate_page", "error_page", "form_post_page", "index_page", "login_page", "message"]
 
@@ -34,11 +38,37 @@ def _error(text: str | None) -> str:
     return f"<p class=error role=alert id=error>{escape(text)}</p>" if text else ""
 
 
-def login_page(txn: str, app_name: str, scopes: str, username: str, error: str | None) -> str:
+_PRESENTER_NOTE = (
+    "<p class=note id=presenter>Presenter mode: e-mail addresses and codes are hidden.</p>"
+)
+# The URL bar would show ?user_code=…: drop it from there (the form already holds the code).
+_HIDE_QUERY = "<script>history.replaceState(null, '', location.pathname)</script>"
+_SHOW_CODE = (
+    '<label class=note><input type=checkbox id=show_code onchange="'
+    "document.getElementById('user_code').type = this.checked ? 'text' : 'password'\"> "
+    "Show the code</label>"
+)
+
+
+def _note(presenter: bool) -> str:
+    return _PRESENTER_NOTE if presenter else ""
+
+
+def login_page(
+    txn: str,
+    app_name: str,
+    scopes: str,
+    username: str,
+    error: str | None,
+    *,
+    presenter: bool = False,
+) -> str:
     """The sign-in form of ``/v1/authorize``."""
+    if presenter:
+        username, error = "", error and masked(error, True)  # a typed address is not echoed
     return _page(
         "Sign in",
-        f"<h1>Sign in</h1><p>to <b>{escape(app_name)}</b>, which asks for "
+        f"<h1>Sign in</h1>{_note(presenter)}<p>to <b>{escape(app_name)}</b>, which asks for "
         f"<code>{escape(scopes)}</code></p>{_error(error)}"
         '<form method=post action="">'
         f'<input type=hidden name=txn value="{escape(txn)}">'
@@ -52,27 +82,35 @@ def login_page(txn: str, app_name: str, scopes: str, username: str, error: str |
     )
 
 
-def activate_page(user_code: str, username: str, error: str | None) -> str:
+def activate_page(
+    user_code: str, username: str, error: str | None, *, presenter: bool = False
+) -> str:
     """The device activation form of ``/activate``."""
+    kind = "password" if presenter else "text"  # masked on screen, submitted as typed
+    if presenter:
+        username, error = "", error and masked(error, True)
     return _page(
         "Activate your device",
         "<h1>Activate your device</h1>"
-        "<p>Enter the code shown on your device, then sign in.</p>"
+        f"{_note(presenter)}<p>Enter the code shown on your device, then sign in.</p>"
         f"{_error(error)}<form method=post action=/activate>"
         "<label for=user_code>Activation code</label>"
-        f'<input type=text id=user_code name=user_code value="{escape(user_code)}" '
+        f'<input type={kind} id=user_code name=user_code value="{escape(user_code)}" '
         "autocomplete=off>"
+        f"{_SHOW_CODE if presenter else ''}"
         "<label for=username>Username</label>"
         f'<input type=text id=username name=username value="{escape(username)}" '
         "autocomplete=username>"
         "<label for=password>Password</label>"
         "<input type=password id=password name=password autocomplete=current-password>"
         "<button type=submit name=action value=allow id=allow>Allow access</button> "
-        "<button type=submit name=action value=deny id=deny>Deny</button></form>",
+        "<button type=submit name=action value=deny id=deny>Deny</button></form>"
+        f"{_HIDE_QUERY if presenter else ''}",
     )
 
 
-def message(title: str, text: str) -> str:
+def message(title: str, text: str, *, presenter: bool = False) -> str:
+    text = masked(text, presenter)
     return _page(title, f"<h1>{escape(title)}</h1><p id=message>{escape(text)}</p>")
 
 
@@ -93,14 +131,21 @@ def form_post_page(redirect_uri: str, fields: dict[str, str]) -> str:
     )
 
 
-def index_page(issuer: str, org_issuer: str, apps: dict[str, str], users: list[str]) -> str:
+def index_page(
+    issuer: str,
+    org_issuer: str,
+    apps: dict[str, str],
+    users: list[str],
+    *,
+    presenter: bool = False,
+) -> str:
     rows = "".join(
         f"<li><b>{escape(name)}</b>: <code>{escape(cid)}</code></li>" for name, cid in apps.items()
     )
-    people = "".join(f"<li>{escape(u)}</li>" for u in users)
+    people = "".join(f"<li>{escape(mask_email(u) if presenter else u)}</li>" for u in users)
     return _page(
         "Dev server",
-        "<h1>Okta-compatible dev server</h1>"
+        f"<h1>Okta-compatible dev server</h1>{_note(presenter)}"
         f"<p>Custom authorization server: <code>{escape(issuer)}</code></p>"
         f"<p>Org authorization server: <code>{escape(org_issuer)}</code></p>"
         f"<p>Apps (client IDs):</p><ul>{rows}</ul><p>Users:</p><ul>{people}</ul>"

@@ -8,6 +8,7 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from .._models import TokenSet
+from .._presenter import presenter_on
 from ._app import build_app, quiet_dropped_connections
 from ._authority import Authority
 from ._controls import Controls
@@ -75,6 +77,9 @@ class DevServer:
 
     ``config`` is a TOML path or a mapping of the same shape (see ``_settings``).
     ``auto_approve`` approves every device code as that user, for unattended notebook runs.
+    ``presenter=True`` (CLI: ``--presenter``; default: ``OKTA_NB_AUTH_PRESENTER=1`` or the
+    config's ``[server] presenter``) masks e-mail addresses and user codes on the pages a
+    person sees (sign-in, /activate and its confirmation, the index); the forms still work.
     """
 
     def __init__(
@@ -87,6 +92,7 @@ class DevServer:
         allow_remote: bool = False,
         public_url: str | None = None,
         clock_offset: float = 0.0,
+        presenter: bool | None = None,
     ) -> None:
         if not _is_loopback(host):
             if not allow_remote:
@@ -101,9 +107,11 @@ class DevServer:
             )
         self.host = host
         self.port = port
-        self._settings: ServerSettings = (
+        settings = (
             settings_from_mapping(config) if isinstance(config, Mapping) else load_settings(config)
         )
+        on = presenter_on(presenter) or (presenter is None and settings.presenter)
+        self._settings: ServerSettings = replace(settings, presenter=on)
         self._auto_approve = auto_approve
         self._public_url = public_url.rstrip("/") if public_url else None
         self._clock = Clock(clock_offset)
@@ -215,6 +223,11 @@ class DevServer:
     @property
     def apps(self) -> dict[str, AppSettings]:
         return dict(self.authority.apps)
+
+    @property
+    def presenter(self) -> bool:
+        """Presenter mode: the pages mask e-mail addresses and user codes."""
+        return self._settings.presenter
 
     @property
     def users(self) -> list[str]:

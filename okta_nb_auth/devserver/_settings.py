@@ -4,6 +4,7 @@ A TOML file can change any of them::
 
     [server]
     rate_limit_per_minute = 600
+    presenter = true              # mask e-mail addresses and user codes on the pages
 
     [users."ada@example.com"]
     password = "analytical-engine"
@@ -194,6 +195,12 @@ class ServerSettings:
     rate_limit_per_minute: int = 600
     custom_scopes: tuple[str, ...] = ("demo.read", "demo.write")
     max_body_bytes: int = 64 * 1024
+    #: Presenter mode: the pages mask e-mail addresses and user codes (``[server] presenter``).
+    presenter: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.presenter, bool):
+            raise SettingsError("[server] presenter must be true or false")
 
     def user(self, login: str) -> UserSettings:
         try:

@@ -1,0 +1,73 @@
+"""Presenter mode: what a projected screen must not show (e-mail addresses, device user codes).
+
+On when ``OKTA_NB_AUTH_PRESENTER=1`` is in the environment or an explicit ``presenter=True``
+says so. Pure functions, no I/O besides reading the environment in :func:`presenter_on`.
+Tokens are not handled here: they are masked everywhere, presenter or not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+__all__ = [
+    "CODE_MASK",
+    "PRESENTER_ENV",
+    "mask_email",
+    "mask_name",
+    "mask_user",
+    "masked",
+    "presenter_on",
+]
+
+#: Set to ``1`` to mask e-mail addresses and user codes in the notebooks, the login widget and
+#: the dev server's pages.
+PRESENTER_ENV = "OKTA_NB_AUTH_PRESENTER"
+#: What a device user code looks like on a projected screen.
+CODE_MASK = "••••••••"
+
+_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+# Okta's and the dev server's user codes: eight consonants (no vowels, so no words).
+_USER_CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{8}\b")
+_NAMED = re.compile(r"^(?P<name>.+?) <(?P<email>[^<>]+)>$")
+
+
+def presenter_on(presenter: bool | None = None, environ: Mapping[str, str] | None = None) -> bool:
+    """``presenter`` when given, else whether ``OKTA_NB_AUTH_PRESENTER=1`` is set."""
+    if presenter is not None:
+        return presenter
+    env = os.environ if environ is None else environ
+    return env.get(PRESENTER_ENV, "").strip() == "1"
+
+
+def masked(text: str, presenter: bool | None = None) -> str:
+    """``text`` with e-mail addresses and user codes hidden when presenter mode is on."""
+    if not presenter_on(presenter):
+        return text
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}…@{m.group(2)}", text)
+    return _USER_CODE.sub(CODE_MASK, text)
+
+
+def mask_email(email: str) -> str:
+    """``a…@example.com``: the first character and the domain."""
+    local, at, domain = email.partition("@")
+    if not at:
+        return mask_name(email)
+    return f"{local[:1]}…@{domain}"
+
+
+def mask_name(name: str) -> str:
+    """``A… L…``: an initial per word, so the screen still reads as a person."""
+    return " ".join(f"{word[:1]}…" for word in name.split()) or "…"
+
+
+def mask_user(user: str) -> str:
+    """``Ada Lovelace <ada@example.com>`` → ``A… L… <a…@example.com>``; a bare e-mail or name
+    (the forms :func:`~okta_nb_auth._login_text.describe_user` gives) is masked alike."""
+    match = _NAMED.match(user.strip())
+    if match:
+        return f"{mask_name(match['name'])} <{mask_email(match['email'])}>"
+    if "@" in user:
+        return mask_email(user.strip())
+    return mask_name(user)
