@@ -16,7 +16,6 @@ import atexit
 import base64
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ import httpx
 from ._config import OktaConfig
 from ._exceptions import ConfigError
 from ._models import TokenSet
+from ._presenter import PRESENTER_ENV, masked
 from ._tutorial_kernel import Kernel, run_everywhere
 from ._tutorial_plot import plot_timeline
 from .store import FileStore, TokenStore, resolve_store
@@ -54,21 +54,8 @@ OKTA_VARIABLES = (
     "OKTA_CLIENTSECRET",
     "OKTA_CLIENT_SECRET",
 )
-PRESENTER_ENV = "OKTA_NB_AUTH_PRESENTER"
 #: A TOML file for the dev server the set-up cell starts (tests pin secrets with it).
 DEVSERVER_CONFIG_ENV = "OKTA_NB_AUTH_DEVSERVER_CONFIG"
-_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
-_USER_CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{8}\b")
-
-
-def masked(text: str, presenter: bool | None = None) -> str:
-    """``text`` with e-mail addresses and user codes hidden when presenter mode is on."""
-    if presenter is None:
-        presenter = os.environ.get(PRESENTER_ENV) == "1"
-    if not presenter:
-        return text
-    text = _EMAIL.sub(lambda m: f"{m.group(1)}…@{m.group(2)}", text)
-    return _USER_CODE.sub("••••••••", text)
 
 
 def claims(token: str) -> dict[str, Any]:
@@ -101,7 +88,12 @@ class _MaskingStream:
 
 
 def presenter_mode(on: bool = True) -> None:
-    """Mask e-mail addresses and user codes in everything printed from now on (or stop)."""
+    """Mask e-mail addresses and user codes in everything printed from now on (or stop),
+    and in the login widgets and dev servers made after (through ``OKTA_NB_AUTH_PRESENTER``)."""
+    if on:
+        os.environ[PRESENTER_ENV] = "1"
+    else:
+        os.environ.pop(PRESENTER_ENV, None)
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if on and not isinstance(stream, _MaskingStream):
@@ -309,6 +301,7 @@ def setup(
         from .devserver import DevServer
 
         dev_options.setdefault("config", env.get(DEVSERVER_CONFIG_ENV) or None)
+        dev_options.setdefault("presenter", presenter)
         tutorial = Tutorial(dev=DevServer(port=0, **dev_options).start(), presenter=presenter)
         atexit.register(tutorial.close)  # the dev server lives as long as the kernel
         return tutorial

@@ -34,7 +34,13 @@ def anyio_backend() -> str:
 def pytest_configure(config: pytest.Config) -> None:
     # Nothing a test (or a notebook kernel it starts) does may touch the user's token store.
     os.environ["OKTA_NB_AUTH_CACHE"] = tempfile.mkdtemp(prefix="okta-nb-auth-tests-")
-    os.environ.pop("OKTA_NB_AUTH_STORE", None)
+    for name in (
+        "OKTA_NB_AUTH_STORE",
+        "OKTA_NB_AUTH_PRESENTER",
+        "OKTA_REDIRECT_URI",
+        "OKTA_REDIRECTURI",
+    ):
+        os.environ.pop(name, None)  # a developer's own settings must not change the tests
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from okta_nb_auth import ConfigError, OktaAuthError
@@ -114,6 +116,30 @@ def test_presenter_mode_masks_everything_printed(capsys: pytest.CaptureFixture[s
     assert "ada@example.com" not in out and "BCDFGHJK" not in out
     assert "a…@example.com" in out
     assert "after: grace@example.com" in out
+
+
+def test_presenter_setup_masks_the_widget_and_the_dev_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from okta_nb_auth import login
+    from okta_nb_auth.tutorial import presenter_mode
+
+    tut = setup(environ={}, presenter=True)
+    try:
+        assert tut.dev is not None and tut.dev.presenter
+        tut.dev.configure_app("native", device_interval=0)
+        widget = login(tut.config("native"), flow="device", store=None, display=False, tick=None)
+        code = widget._control.current().code
+        assert code is not None and code.user_code not in repr(widget)
+        assert "••••••••" in repr(widget)
+        widget.close()
+        assert widget._control.session is not None
+        widget._control.session.close()
+    finally:
+        presenter_mode(False)
+        tut.close()
+    assert "OKTA_NB_AUTH_PRESENTER" not in os.environ
+    capsys.readouterr()
 
 
 def test_dev_only_notebooks_start_their_own_server_and_say_so(
