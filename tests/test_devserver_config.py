@@ -257,3 +257,12 @@ def test_a_string_is_not_taken_for_a_list_of_redirect_uris(fresh_dev: DevServer)
             "state": "s",
         }
         assert http.get(f"{DEFAULT}/authorize", params=params).status_code == 400
+
+
+def test_an_app_shows_as_one_line_without_its_secret(dev: DevServer) -> None:
+    app = dev.configure_app("web", rotation="ROTATE", grace_period=0)
+    text = repr(app)
+    assert "\n" not in text and len(text) < 160
+    assert "client_secret_basic" in text and "ROTATE (grace 0 s)" in text
+    assert app.client_secret is not None and app.client_secret not in text
+    dev.configure_app("web", rotation="STATIC", grace_period=30)

@@ -78,9 +78,13 @@ class UserSettings:
         return _okta_id("00u", "user:" + self.login)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AppSettings:
-    """An Okta app integration (OIDC client), with Okta's defaults for its type."""
+    """An Okta app integration (OIDC client), with Okta's defaults for its type.
+
+    Its repr is one line of what a lesson changes (a cell ending in ``configure_app(...)``
+    shows it); every field is an attribute.
+    """
 
     name: str
     client_id: str
@@ -109,6 +113,16 @@ class AppSettings:
     @property
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
+
+    def __repr__(self) -> str:
+        grants = ", ".join(grant.rsplit(":", 1)[-1] for grant in self.grant_types)
+        rotation = self.rotation + (
+            f" (grace {self.grace_period} s)" if self.rotation == "ROTATE" else ""
+        )
+        return (
+            f"<App {self.name!r}: {self.application_type}, {self.token_endpoint_auth_method}; "
+            f"grants {grants}; access tokens {self.access_token_ttl} s; refresh tokens {rotation}>"
+        )
 
     def with_changes(self, **changes: Any) -> AppSettings:
         """A copy with ``changes`` applied; unknown names raise :class:`SettingsError`."""
