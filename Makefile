@@ -4,17 +4,35 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# Both targets share one venv. make test installs .[dev,notebooks]; make lab needs only
+# .[notebooks] (no mypy, ruff, pytest or Playwright) and has a stamp of its own for that, but
+# a venv that make test installed already has the notebooks' packages, so it uses that one.
+STAMP     := $(VENV)/.installed-stamp
+LAB_STAMP := $(VENV)/.lab-installed-stamp
+LAB_DEPS  := $(if $(wildcard $(STAMP)),$(STAMP),$(LAB_STAMP))
+# make lab LAB_PORT=9999 LAB_ARGS=--no-browser: JupyterLab's port (default 8888, or the next
+# free one) and any other JupyterLab options.
+LAB_PORT ?=
+LAB_ARGS ?=
+# JupyterLab refuses to start as root unless told --allow-root; root is the default user in
+# Docker, devcontainers and many cloud VMs, so make lab says it there (see the README).
+ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: install test lab devserver bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "make: '$(PYTHON) -m venv' failed; on Debian or \
 	Ubuntu install it with 'sudo apt-get install python3-venv', then run make again" >&2; \
 	rm -rf $(VENV); exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
 	touch $(STAMP)
+
+$(LAB_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[notebooks]'
+	touch $(LAB_STAMP)
 
 install: $(STAMP)
 
@@ -26,17 +44,22 @@ test: $(STAMP)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 		apt-get install -y -qq chromium; } || { echo "make test: the browser test needs \
 	Debian's chromium at /usr/bin/chromium: run 'sudo apt-get install -y chromium'" >&2; exit 1; }
+	@# The corrected NextAuth callback of notebook 03 runs under Node 18+ (global fetch).
+	@command -v node >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		apt-get install -y -qq nodejs; } || { echo "make test: the NextAuth callback test needs \
+	Node 18 or newer: run 'sudo apt-get install -y nodejs'" >&2; exit 1; }
 	$(BIN)/python -m pytest
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/
+# Listens on 127.0.0.1 only and prints the URL with its token; opens a browser if there is one.
+lab: $(LAB_DEPS)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(LAB_PORT:%=--ServerApp.port=%) $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_session.py
 	$(BIN)/python bench/bench_store.py
 
-devserver: $(STAMP)
+devserver: $(LAB_DEPS)
 	$(BIN)/okta-nb-auth devserver
 
 clean:
