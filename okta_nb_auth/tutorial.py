@@ -29,6 +29,7 @@ from ._config import OktaConfig
 from ._exceptions import ConfigError
 from ._models import TokenSet
 from ._presenter import PRESENTER_ENV, masked
+from ._protocol import refresh_request
 from ._tutorial_kernel import Kernel, run_everywhere
 from ._tutorial_plot import plot_timeline
 from .store import FileStore, TokenStore, resolve_store
@@ -190,6 +191,19 @@ class Tutorial:
             self.dev.advance_clock(seconds)
         else:
             time.sleep(seconds)
+
+    def refresh_answer(
+        self, config: OktaConfig, refresh_token: str, scope: str | None = None
+    ) -> httpx.Response:
+        """Okta's raw answer to one ``grant_type=refresh_token`` call made as ``config``'s
+        client (its own client authentication, a form-encoded body), for lessons that show
+        the JSON. ``scope``: space-separated, to scope down. Print fields, never the body.
+        """
+        discovery = httpx.get(config.issuer + "/.well-known/openid-configuration", timeout=10)
+        endpoint = discovery.raise_for_status().json()["token_endpoint"]
+        scopes = scope.split() if scope is not None else None
+        with httpx.Client(timeout=10) as client:
+            return client.send(refresh_request(config, endpoint, refresh_token, scopes))
 
     def needs_dev(self, what: str) -> bool:
         """True on the dev server; on real Okta, say why the cell does nothing and return False."""
