@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ._presenter import CODE_MASK, mask_user, masked
 
 __all__ = [
+    "BUTTON_CLASS",
+    "LINK_STYLE",
     "STORED_USER",
     "LoginView",
     "ago_text",
@@ -175,20 +177,34 @@ def _web_url(url: str) -> bool:
     return urlsplit(url).scheme in ("https", "http")
 
 
+# JupyterLab's base CSS takes a link's colour and underline away inside widget HTML, and a bare
+# <button> looks like none of the widget's buttons: inline styles (no <style> block to leak
+# into the page) and the classes ipywidgets gives its own buttons put them back. The colour
+# follows the theme (JupyterLab's link colour) and falls back to a plain link blue elsewhere.
+_LINK_COLOUR = "var(--jp-content-link-color,#0d47a1)"
+LINK_STYLE = f"color:{_LINK_COLOUR};text-decoration:underline;cursor:pointer"
+#: The classes of an ipywidgets Button, so that the Copy button looks like the others.
+BUTTON_CLASS = "jupyter-widgets jupyter-button widget-button"
+_BUTTON_STYLE = "width:auto;min-width:5em;vertical-align:middle"
+
+
 def _copy_button(code: str) -> str:
     script = escape(f"navigator.clipboard.writeText({json.dumps(code)})")
-    return f' <button onclick="{script}" title="Copy the code">Copy</button>'
+    return (
+        f' <button type="button" class="{BUTTON_CLASS}" style="{_BUTTON_STYLE}" '
+        f'onclick="{script}" title="Copy the code">Copy</button>'
+    )
 
 
 def _code_html(code: str, presenter: bool) -> str:
-    style = "font-size:1.4em;letter-spacing:.1em"
+    style = "font-size:1.4em;letter-spacing:.1em;vertical-align:middle"
     if not presenter:
         return f'<code style="{style}">{escape(code)}</code>' + _copy_button(code)
     # Masked on the projected screen; the presenter can still read it (show) or copy it.
     return (
         f'<code style="{style}">{CODE_MASK}</code> '
         '<details style="display:inline-block;vertical-align:middle">'
-        '<summary title="Presenter mode hides the code">show</summary>'
+        f'<summary style="{LINK_STYLE}" title="Presenter mode hides the code">show</summary>'
         f'<code style="{style}">{escape(code)}</code></details>' + _copy_button(code)
     )
 
@@ -208,7 +224,7 @@ def html_parts(view: LoginView) -> dict[str, str]:
         label = "Open the sign-in page" if view.flow == "device" else "Open the Okta sign-in page"
         parts["link"] = (
             f'<a href="{escape(view.link)}" target="_blank" rel="noopener noreferrer" '
-            f'class="okta-login-link">{label}</a> (opens a new tab'
+            f'class="okta-login-link" style="{LINK_STYLE}">{label}</a> (opens a new tab'
             + ("; it fills in the code)" if view.presenter and view.user_code else ")")
         )
     if view.state == "waiting" and view.user_code:

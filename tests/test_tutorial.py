@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 
-from okta_nb_auth import ConfigError, OktaAuthError
-from okta_nb_auth.devserver import DevServer
+from okta_nb_auth import ConfigError, OktaAuthError, TokenSet
+from okta_nb_auth._tutorial_plot import LEGEND
+from okta_nb_auth.devserver import DevServer, Event
+from okta_nb_auth.devserver._settings import DEVICE_GRANT
 from okta_nb_auth.tutorial import claims, masked, plot_timeline, setup
 
 
@@ -78,28 +83,132 @@ def test_errors_render_without_a_traceback() -> None:
     assert error._render_traceback_() == ["OktaAuthError: log in again"]
 
 
-def test_timeline_plot_draws_one_bar_per_token(fresh_dev: DevServer) -> None:
+@pytest.fixture
+def agg() -> Iterator[None]:
+    """matplotlib on the Agg backend (no display); every figure closed afterwards."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import httpx
+    import matplotlib.pyplot as plt
 
-    fresh_dev.configure_app("native", rotation="ROTATE")
-    tokens = fresh_dev.login_as()
+    yield
+    plt.close("all")
+
+
+def _legend_of(ax: Any) -> list[str]:
+    legend = ax.get_legend()
+    assert legend is not None, "the plot has a legend, not a title that explains the markers"
+    return [text.get_text() for text in legend.get_texts()]
+
+
+def _bars(ax: Any) -> list[tuple[float, float, float]]:
+    """(left, width, row) of every lifetime bar, in drawing order."""
+    return [(p.get_x(), p.get_width(), p.get_y() + p.get_height() / 2) for p in ax.patches]
+
+
+def _assert_nothing_clipped(ax: Any) -> None:
+    """Every marker and bar lies inside the axes, with room to spare (no half diamonds)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    for line in ax.lines:
+        for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True):
+            assert x0 < x < x1 and y0 < y < y1
+            assert min(x - x0, x1 - x) >= 0.02 * (x1 - x0)  # the marker shows whole
+            assert min(y - y0, y1 - y) >= 0.5
+    for left, width, row in _bars(ax):
+        assert x0 < left and left + width < x1 and y0 < row - 0.3 and row + 0.3 < y1
+
+
+@pytest.mark.usefixtures("agg")
+def test_timeline_plot_draws_the_login_and_one_bar_per_refresh(fresh_dev: DevServer) -> None:
+    fresh_dev.configure_app("native", rotation="ROTATE", access_token_ttl=300)
+    tokens = fresh_dev.login_as()  # like tut.login(): no token-endpoint call, no event
+    assert not fresh_dev.events
     token_url = fresh_dev.issuer + "/v1/token"
     client_id = fresh_dev.app("native").client_id
     refresh = tokens.refresh_token
     for _ in range(2):
+        fresh_dev.advance_clock(240)
         body = httpx.post(
             token_url,
             data={"grant_type": "refresh_token", "refresh_token": refresh, "client_id": client_id},
         ).json()
         refresh = body["refresh_token"]
     httpx.post(token_url, data={"grant_type": "refresh_token", "client_id": client_id})
-    ax = plot_timeline(fresh_dev.events)
-    assert len(ax.patches) == 2  # two successful refreshes, each a lifetime bar
+
+    ax = plot_timeline(fresh_dev.events)  # the login is not in the log: two refreshes only
+    assert len(ax.patches) == 2
     markers = [line.get_marker() for line in ax.lines]
     assert markers.count("D") == 2 and markers.count("x") == 1
+    assert _legend_of(ax) == [LEGEND["token"], LEGEND["rotated"], LEGEND["error"]]
+    assert ax.get_xlabel() == "seconds since the first token call"
+    assert ax.get_title() == "access tokens over time"
+    _assert_nothing_clipped(ax)
+
+    ax = plot_timeline(fresh_dev.events, login=tokens)
+    bars = _bars(ax)
+    assert len(bars) == 3  # the login's token, then one per refresh
+    assert bars[0] == pytest.approx((0.0, 300.0, 1.0), abs=1.0)  # from its iat to its exp
+    assert [row for _, _, row in bars] == pytest.approx([1.0, 2.0, 3.0])
+    assert bars[1][0] == pytest.approx(240.0, abs=1.0)  # refreshed a minute before expiry
+    login_colour = ax.patches[0].get_facecolor()
+    assert all(patch.get_facecolor() != login_colour for patch in ax.patches[1:])
+    assert _legend_of(ax) == [
+        LEGEND["login"].format(how="not in the event log"),
+        LEGEND["token"],
+        LEGEND["rotated"],
+        LEGEND["error"],
+    ]
+    assert ax.get_xlabel() == "seconds since the login"
+    _assert_nothing_clipped(ax)
+
+
+@pytest.mark.usefixtures("agg")
+def test_timeline_plot_shows_a_device_login_from_the_event_log(fresh_dev: DevServer) -> None:
+    fresh_dev.configure_app("native", device_interval=0, access_token_ttl=300)
+    client_id = fresh_dev.app("native").client_id
+    base = fresh_dev.issuer + "/v1/"
+    code = httpx.post(
+        base + "device/authorize", data={"client_id": client_id, "scope": "openid offline_access"}
+    ).json()
+    poll = {"grant_type": DEVICE_GRANT, "device_code": code["device_code"], "client_id": client_id}
+    assert httpx.post(base + "token", data=poll).json()["error"] == "authorization_pending"
+    fresh_dev.approve_device(code["user_code"])
+    refresh = httpx.post(base + "token", data=poll).json()["refresh_token"]
+    fresh_dev.advance_clock(240)
+    form = {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": client_id}
+    assert httpx.post(base + "token", data=form).status_code == 200  # STATIC: no rotation
+
+    ax = plot_timeline(fresh_dev.events)
+    login, refreshed = _bars(ax)
+    assert login == pytest.approx((0.0, 300.0, 1.0), abs=1.0)  # the device login, then
+    assert refreshed == pytest.approx((240.0, 300.0, 2.0), abs=1.0)  # the refresh
+    assert [line.get_marker() for line in ax.lines] == ["o"]  # the pending poll is no error
+    assert _legend_of(ax) == [
+        LEGEND["login"].format(how="device-code grant"),
+        LEGEND["token"],
+        LEGEND["refresh"],
+    ]
+    _assert_nothing_clipped(ax)
+
+
+@pytest.mark.usefixtures("agg")
+def test_timeline_plot_of_an_opaque_login_token_says_its_start_is_unknown() -> None:
+    refreshed = Event(
+        100.0, "token", "refresh_token", "cid", "native", 200, None, None, None, 400.0
+    )
+    login = TokenSet(access_token="opaque-not-a-jwt", expires_at=160.0)
+    ax = plot_timeline([refreshed], login=login)
+    first, second = _bars(ax)  # the login's bar ends at its expiry, starts at the log's start
+    assert first == pytest.approx((0.0, 60.0, 1.0)) and second == pytest.approx((0.0, 300.0, 2.0))
+    how = "not in the event log, issue time unknown"
+    assert _legend_of(ax)[0] == LEGEND["login"].format(how=how)
+    _assert_nothing_clipped(ax)
+
+
+@pytest.mark.usefixtures("agg")
+def test_timeline_plot_without_token_calls() -> None:
+    ax = plot_timeline([])
+    assert ax.get_title() == "no token-endpoint calls yet" and not ax.patches
 
 
 def test_presenter_mode_masks_everything_printed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,13 +7,14 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import httpx
 import pytest
 from flow_helpers import in_thread, loopback_config, sign_in
 
 from okta_nb_auth import AuthSession, LoginRequired, LoginTimeout, LoginWidget, login
-from okta_nb_auth._login_text import LoginView, html_parts
+from okta_nb_auth._login_text import BUTTON_CLASS, LINK_STYLE, LoginView, html_parts
 from okta_nb_auth.devserver import DevServer
 
 ADA, ADA_PASSWORD = "ada@example.com", "analytical-engine"
@@ -375,6 +376,50 @@ def test_only_web_links_become_links() -> None:
     assert html_parts(view)["link"] == ""
     safe = LoginView(flow="device", reason="r", state="waiting", link="https://x/activate")
     assert 'href="https://x/activate"' in html_parts(safe)["link"]
+
+
+class _Tags(HTMLParser):
+    """Every start tag of a piece of HTML with its attributes (as a browser would read them)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _only(html: str, tag: str) -> dict[str, str | None]:
+    found = [attrs for name, attrs in _Tags(html).tags if name == tag]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.parametrize("presenter", [False, True])
+def test_the_link_looks_like_a_link_and_copy_like_the_other_buttons(presenter: bool) -> None:
+    # JupyterLab's CSS strips a link's colour and underline inside widget HTML, and a bare
+    # <button> looks like no ipywidgets Button: test_e2e_jupyterlab checks how they render.
+    link = 'https://x/activate?user_code=BCDFGHJK&x="><script>'
+    view = LoginView(
+        flow="device",
+        reason="r",
+        state="waiting",
+        link=link,
+        user_code="BCDFGHJK",
+        presenter=presenter,
+    )
+    parts = html_parts(view)
+    anchor = _only(parts["link"], "a")
+    assert anchor["class"] == "okta-login-link" and anchor["style"] == LINK_STYLE
+    assert "text-decoration:underline" in LINK_STYLE and "--jp-content-link-color" in LINK_STYLE
+    assert anchor["href"] == link  # escaped in the markup, intact for the browser
+    assert "<script>" not in parts["link"] and "&quot;&gt;&lt;script&gt;" in parts["link"]
+    copy = _only(parts["code"], "button")
+    assert copy["class"] == BUTTON_CLASS == "jupyter-widgets jupyter-button widget-button"
+    assert copy["type"] == "button" and "BCDFGHJK" in str(copy["onclick"])
+    summaries = [attrs for name, attrs in _Tags(parts["code"]).tags if name == "summary"]
+    assert [s["style"] for s in summaries] == ([LINK_STYLE] if presenter else [])
 
 
 def test_a_busy_redirect_port_leaves_the_paste_box(fresh_dev: DevServer) -> None:
