@@ -56,3 +56,14 @@ def in_thread(target: Callable[[], object]) -> tuple[threading.Thread, list[obje
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread, out
+
+
+def result_of(thread: threading.Thread, out: list[object], timeout: float = 30.0) -> object:
+    """Join a thread from :func:`in_thread` and return what its target returned (its
+    exception is raised here, in the test, instead of lost with the thread)."""
+    thread.join(timeout)
+    assert not thread.is_alive(), f"the helper thread is still running after {timeout} s"
+    [value] = out
+    if isinstance(value, Exception):
+        raise value
+    return value

@@ -45,6 +45,9 @@ from okta_nb_auth.store import FileStore, StoreEntry
 from okta_nb_auth.store._entry import digest
 
 _warnings: list[str] = []
+#: Longer than any fault the tests hold a token call with: a call ends when the test says so
+#: (or kills this process), never because a loaded machine was slow.
+HTTP_TIMEOUT = 120.0
 
 
 class Clock:
@@ -115,7 +118,9 @@ class Child:
             return {"offset": self.clock.offset}
         if command == "resume":
             return self._adopt(
-                AuthSession.from_store(self.config, store=self.store, clock=self.clock)
+                AuthSession.from_store(
+                    self.config, store=self.store, clock=self.clock, timeout=HTTP_TIMEOUT
+                )
             )
         if command == "resume-default":
             return self._adopt(AuthSession.from_store(self.config))

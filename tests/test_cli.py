@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,17 +39,15 @@ def stop() -> Iterator[list[subprocess.Popen[str]]]:
     [[str(BIN), "devserver"], [sys.executable, "-m", "okta_nb_auth.devserver"]],
     ids=["console-script", "python-m"],
 )
-def test_ready_line_within_two_seconds(
+def test_ready_line_comes_first_and_alone(
     command: list[str], stop: list[subprocess.Popen[str]]
 ) -> None:
-    started = time.monotonic()
+    # How fast it comes is bench/'s business (a loaded machine must not fail a test).
     proc = _start(*command, "--port", "0")
     stop.append(proc)
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    elapsed = time.monotonic() - started
     assert line.startswith("READY http://127.0.0.1:"), line
-    assert elapsed < 2.0, f"READY after {elapsed:.2f} s"
     issuer = line.split()[1]
     assert issuer.endswith("/oauth2/default")
     doc = httpx.get(issuer + "/.well-known/openid-configuration").json()

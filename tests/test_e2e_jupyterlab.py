@@ -172,7 +172,6 @@ def _screenshot(page: Page, name: str, show: Locator | None = None) -> None:
 
 def test_sign_in_from_the_widget_in_jupyterlab(lab: str) -> None:
     assert Path(CHROMIUM).exists(), "make test installs Debian's chromium"
-    started = time.monotonic()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -215,7 +214,6 @@ def test_sign_in_from_the_widget_in_jupyterlab(lab: str) -> None:
             _screenshot(page, "widget-resumed-after-restart", resumed)
         finally:
             browser.close()
-    assert time.monotonic() - started < 60
 
 
 #: What makes a button look like an ipywidgets Button (its size and colours).
@@ -243,7 +241,6 @@ def _assert_styled_like_jupyterlab(page: Page) -> None:
 def test_run_all_on_the_dev_server_leaves_the_top_reading_right(dev_lab: str) -> None:
     """After Run All, the widget under the login cell reads "Signed in" above the prose that
     explains signing in; the log-out at the end shows in a widget of its own, down there."""
-    started = time.monotonic()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -266,4 +263,3 @@ def test_run_all_on_the_dev_server_leaves_the_top_reading_right(dev_lab: str) ->
             _screenshot(page, "run-all-log-out-widget", logged_out)
         finally:
             browser.close()
-    assert time.monotonic() - started < 60

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from flow_helpers import in_thread, loopback_config, sign_in
+from flow_helpers import in_thread, loopback_config, result_of, sign_in
 
 from okta_nb_auth import LoginWidget, login
 from okta_nb_auth._login_text import STORED_USER, LoginView, html_parts, plain_text
@@ -220,9 +220,9 @@ def test_a_presenter_pkce_widget_is_unchanged_and_signs_in(
     widget = LoginWidget(loopback_config(fresh_dev), flow="pkce", tick=None, store=None)
     try:
         assert widget.presenter and "code_challenge=" in link_of(widget)
-        thread, _ = in_thread(lambda: sign_in(link_of(widget), ADA, ADA_PASSWORD))
-        widget.wait(5)
-        thread.join(5)
+        browser = in_thread(lambda: sign_in(link_of(widget), ADA, ADA_PASSWORD))
+        widget.wait(30)
+        assert "signed in" in result_of(*browser).text.lower()  # type: ignore[attr-defined]
         assert f"Signed in as {SHOWN_ADA}" in repr(widget)
     finally:
         finish(widget)

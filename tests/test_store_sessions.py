@@ -62,20 +62,28 @@ def test_sessions_of_one_login_share_one_holder_and_refresh_once(fresh_dev: DevS
     assert sync.okta_auth is async_session.okta_auth
     fresh_dev.clear_events()
     fresh_dev.advance_clock(301)
+    fresh_dev.inject_fault(latency=0.5)  # a slow refresh: whichever side is second queues on it
     statuses: list[int] = []
+    failures: list[BaseException] = []
+
+    def in_thread() -> None:
+        try:
+            statuses.append(sync.get(fresh_dev.api_url + "/whoami").status_code)
+        except BaseException as exc:  # reported below, not lost with the thread
+            failures.append(exc)
 
     async def both() -> None:
-        worker = threading.Thread(
-            target=lambda: statuses.append(sync.get(fresh_dev.api_url + "/whoami").status_code)
-        )
+        worker = threading.Thread(target=in_thread)
         worker.start()
         response = await async_session.get(fresh_dev.api_url + "/whoami")
         statuses.append(response.status_code)
-        await anyio.to_thread.run_sync(worker.join)
+        await anyio.to_thread.run_sync(worker.join, 60.0)
+        assert not worker.is_alive()
         await async_session.aclose()
 
     anyio.run(both)
     sync.close()
+    assert failures == []
     assert statuses == [200, 200]
     assert refreshes(fresh_dev) == [(200, None)]
 

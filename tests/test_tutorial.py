@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from okta_nb_auth import ConfigError, OktaAuthError, TokenSet
@@ -106,6 +107,11 @@ def _bars(ax: Any) -> list[tuple[float, float, float]]:
     return [(p.get_x(), p.get_width(), p.get_y() + p.get_height() / 2) for p in ax.patches]
 
 
+def _iat(jwt_text: str) -> int:
+    """The iat claim of a token the dev server just issued (read, not verified)."""
+    return int(jwt.decode(jwt_text, options={"verify_signature": False})["iat"])
+
+
 def _assert_nothing_clipped(ax: Any) -> None:
     """Every marker and bar lies inside the axes, with room to spare (no half diamonds)."""
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
@@ -126,6 +132,7 @@ def test_timeline_plot_draws_the_login_and_one_bar_per_refresh(fresh_dev: DevSer
     token_url = fresh_dev.issuer + "/v1/token"
     client_id = fresh_dev.app("native").client_id
     refresh = tokens.refresh_token
+    issued = []  # each refreshed access token's iat (real time passes too, not only the offset)
     for _ in range(2):
         fresh_dev.advance_clock(240)
         body = httpx.post(
@@ -133,6 +140,7 @@ def test_timeline_plot_draws_the_login_and_one_bar_per_refresh(fresh_dev: DevSer
             data={"grant_type": "refresh_token", "refresh_token": refresh, "client_id": client_id},
         ).json()
         refresh = body["refresh_token"]
+        issued.append(_iat(body["access_token"]))
     httpx.post(token_url, data={"grant_type": "refresh_token", "client_id": client_id})
 
     ax = plot_timeline(fresh_dev.events)  # the login is not in the log: two refreshes only
@@ -149,7 +157,10 @@ def test_timeline_plot_draws_the_login_and_one_bar_per_refresh(fresh_dev: DevSer
     assert len(bars) == 3  # the login's token, then one per refresh
     assert bars[0] == pytest.approx((0.0, 300.0, 1.0), abs=1.0)  # from its iat to its exp
     assert [row for _, _, row in bars] == pytest.approx([1.0, 2.0, 3.0])
-    assert bars[1][0] == pytest.approx(240.0, abs=1.0)  # refreshed a minute before expiry
+    login_iat = _iat(tokens.access_token)
+    assert issued[0] - login_iat >= 240  # refreshed a minute before expiry (or a moment later)
+    assert bars[1][0] == pytest.approx(issued[0] - login_iat, abs=1.0)
+    assert bars[2][0] == pytest.approx(issued[1] - login_iat, abs=1.0)
     login_colour = ax.patches[0].get_facecolor()
     assert all(patch.get_facecolor() != login_colour for patch in ax.patches[1:])
     assert _legend_of(ax) == [
@@ -173,15 +184,19 @@ def test_timeline_plot_shows_a_device_login_from_the_event_log(fresh_dev: DevSer
     poll = {"grant_type": DEVICE_GRANT, "device_code": code["device_code"], "client_id": client_id}
     assert httpx.post(base + "token", data=poll).json()["error"] == "authorization_pending"
     fresh_dev.approve_device(code["user_code"])
-    refresh = httpx.post(base + "token", data=poll).json()["refresh_token"]
+    signed_in = httpx.post(base + "token", data=poll).json()
     fresh_dev.advance_clock(240)
+    refresh = signed_in["refresh_token"]
     form = {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": client_id}
-    assert httpx.post(base + "token", data=form).status_code == 200  # STATIC: no rotation
+    answer = httpx.post(base + "token", data=form)
+    assert answer.status_code == 200  # STATIC: no rotation
+    later = _iat(answer.json()["access_token"]) - _iat(signed_in["access_token"])
+    assert later >= 240  # the offset, plus however long this machine took in between
 
     ax = plot_timeline(fresh_dev.events)
     login, refreshed = _bars(ax)
     assert login == pytest.approx((0.0, 300.0, 1.0), abs=1.0)  # the device login, then
-    assert refreshed == pytest.approx((240.0, 300.0, 2.0), abs=1.0)  # the refresh
+    assert refreshed == pytest.approx((later, 300.0, 2.0), abs=1.0)  # the refresh
     assert [line.get_marker() for line in ax.lines] == ["o"]  # the pending poll is no error
     assert _legend_of(ax) == [
         LEGEND["login"].format(how="device-code grant"),

@@ -33,6 +33,14 @@ USERINFO_SCOPES = ("profile", "email", "address", "phone")
 #: Sent with discovery documents, so a tutorial pointed at a shared dev server (a classroom's)
 #: can call it a dev server rather than an Okta org; Okta sends no such header.
 DEV_SERVER_HEADER = {"X-Okta-NB-Auth-Dev-Server": "1"}
+_DISCONNECT_POLL = 0.05  # how often a delayed token call looks for a client that left
+
+
+async def _delay(seconds: float, request: Request) -> None:
+    """Wait ``seconds``, or less when the client hangs up meanwhile (a killed process)."""
+    with anyio.move_on_after(seconds):
+        while not await request.is_disconnected():
+            await anyio.sleep(_DISCONNECT_POLL)
 
 
 class OAuthRoutes:
@@ -157,7 +165,7 @@ class OAuthRoutes:
         fault = self.store.take_fault()
         if fault is None:
             return None
-        faulted = await self._fault(fault)
+        faulted = await self._fault(fault, request)
         if fault.latency and faulted is None and await request.is_disconnected():
             # Latency is time on the way in: a client that gave up (or died) meanwhile never
             # reached the server, so nothing is issued or rotated.
@@ -189,9 +197,9 @@ class OAuthRoutes:
         self.authority.revoke(server, app, token)
         return Response(status_code=200, headers=headers)
 
-    async def _fault(self, fault: Fault) -> Response | None:
+    async def _fault(self, fault: Fault, request: Request) -> Response | None:
         if fault.latency:
-            await anyio.sleep(fault.latency)
+            await _delay(fault.latency, request)
         if fault.drop:
             return DropResponse()
         if fault.status is None:
