@@ -1,16 +1,19 @@
 """``make lab``, the README's first command, serves JupyterLab on 127.0.0.1, as root or not.
 
-The test runs the real ``lab`` target of the Makefile from the repository root, with
-``VENV`` set to the environment running the tests (after ``make test``, the repository's
-``.venv``), ``LAB_PORT`` set to a free port and ``LAB_ARGS=--no-browser``, and Jupyter's
-config, data and runtime directories in a temporary directory. Before that, ``make -n lab``
-must show that ``make lab`` would start JupyterLab at once: the install that ``make test``
-made is enough for ``make lab`` (the test never installs anything itself).
+Two tests run the real ``lab`` target of the Makefile:
 
-It waits until JupyterLab answers ``/api/status`` with the token from the URL it printed,
-checks that it listens on 127.0.0.1 and nowhere else, and that running as root (CI
-containers) did not stop it; then it sends SIGTERM to the process group of ``make`` and
-checks that no process of that JupyterLab is left.
+* in the repository, with ``VENV`` set to the environment running the tests (after ``make
+  test``, the repository's ``.venv``): ``make -n lab`` must show that it would start
+  JupyterLab at once (the install ``make test`` made is enough), with ``--allow-root``
+  exactly when the tests run as root;
+* in a fresh copy of the repository with no venv, as a normal user (``nobody`` when the tests
+  run as root): ``make lab`` makes the venv, installs the notebooks' packages (not the dev
+  toolchain) and starts JupyterLab.
+
+Each waits until JupyterLab answers ``/api/status`` with the token from the URL it printed,
+checks that it listens on 127.0.0.1 and nowhere else and that root did not stop it, then
+sends SIGTERM to the process group of ``make`` and checks that no process of it is left.
+Jupyter's config, data and runtime directories are in a temporary directory.
 """
 
 from __future__ import annotations
@@ -18,15 +21,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import pwd
 import re
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +43,7 @@ ROOT = Path(__file__).parent.parent
 ROOT_REFUSAL = "Running as root is not recommended"
 LAB_ARGS = "--no-browser --ServerApp.port_retries=0"  # a taken port fails, not another port
 START_TIMEOUT = 60.0
+INSTALL_TIMEOUT = 900.0  # a fresh venv and the notebooks' packages first (about 30 s here)
 STOP_TIMEOUT = 20.0
 TCP_LISTEN = "0A"  # the state column of /proc/net/tcp
 SIOCGIFADDR = 0x8915
@@ -116,13 +124,15 @@ def _other_ipv4_addresses() -> list[str]:
     return addresses
 
 
-def _wait_for_lab(proc: subprocess.Popen[bytes], log: Path, port: int) -> tuple[str, str]:
+def _wait_for_lab(
+    proc: subprocess.Popen[bytes], log: Path, port: int, timeout: float
+) -> tuple[str, str]:
     """Poll until JupyterLab answers ``/api/status`` with the token of the URL it printed.
 
     Returns that URL and its token.
     """
     url = re.compile(rf"http://127\.0\.0\.1:{port}/lab\?token=([0-9a-f]+)")
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = log.read_text()
         assert proc.poll() is None, f"make lab stopped (exit {proc.returncode}):\n{text}"
@@ -181,22 +191,28 @@ def _leftovers(session: int, marks: tuple[str, ...]) -> list[str]:
         time.sleep(0.1)
 
 
-@pytest.mark.slow
-def test_make_lab_serves_jupyterlab_on_loopback_only(tmp_path: Path) -> None:
-    port = free_port()
-    env = _make_env(tmp_path)
-    command = _make_command(port)
-    planned = _dry_run(command, env)
-    assert planned[:3] == [f"{sys.prefix}/bin/jupyter", "lab", "--ServerApp.ip=127.0.0.1"]
-    assert ("--allow-root" in planned) == (os.geteuid() == 0), planned
-
-    log_path = tmp_path / "make-lab.log"
+def _serve_and_stop(
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    log_path: Path,
+    timeout: float = START_TIMEOUT,
+    **popen: Any,
+) -> str:
+    """Run ``make lab``, check what it serves and where, stop it; the log's text."""
+    port = int(next(arg for arg in command if arg.startswith("LAB_PORT=")).split("=")[1])
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **popen,
         )
         try:
-            lab_url, token = _wait_for_lab(proc, log_path, port)
+            lab_url, token = _wait_for_lab(proc, log_path, port, timeout)
             contents = f"http://127.0.0.1:{port}/api/contents?token={token}"
             served = httpx.get(contents, timeout=5, trust_env=False).json()["content"]
             assert "00_setup.ipynb" in {item["name"] for item in served}  # notebooks/
@@ -211,6 +227,79 @@ def test_make_lab_serves_jupyterlab_on_loopback_only(tmp_path: Path) -> None:
     assert not killed, f"make lab ignored SIGTERM for {STOP_TIMEOUT} s:\n{text}"
     assert ROOT_REFUSAL not in text
     assert lab_url in text
-    assert text.splitlines()[0].split() == planned  # make echoes what it runs
-    left = _leftovers(proc.pid, (f"--ServerApp.port={port}", str(tmp_path)))
+    left = _leftovers(proc.pid, (f"--ServerApp.port={port}", str(cwd), str(log_path.parent)))
     assert not left, "processes left by make lab:\n" + "\n".join(left)
+    return text
+
+
+@pytest.mark.slow
+def test_make_lab_serves_jupyterlab_on_loopback_only(tmp_path: Path) -> None:
+    env = _make_env(tmp_path)
+    command = _make_command(free_port())
+    planned = _dry_run(command, env)
+    assert planned[:3] == [f"{sys.prefix}/bin/jupyter", "lab", "--ServerApp.ip=127.0.0.1"]
+    assert ("--allow-root" in planned) == (os.geteuid() == 0), planned
+    text = _serve_and_stop(command, ROOT, env, tmp_path / "make-lab.log")
+    assert text.splitlines()[0].split() == planned  # make echoes what it runs
+
+
+# ------------------------------------------------------------ a fresh clone, a normal user
+
+
+def _fresh_copy(into: Path) -> None:
+    """The repository's files (as they are now, tracked or new) with no venv: a fresh clone."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+
+
+def _normal_user() -> tuple[int, int] | None:
+    """(uid, gid) of ``nobody`` when the tests run as root, else None (already a normal user)."""
+    if os.geteuid() != 0:
+        return None
+    entry = pwd.getpwnam("nobody")
+    return entry.pw_uid, entry.pw_gid
+
+
+@pytest.fixture
+def public_tmp() -> Iterator[Path]:
+    """A directory a normal user can reach (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="okta-nb-auth-make-lab-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_make_lab_on_a_fresh_clone_as_a_normal_user(public_tmp: Path) -> None:
+    """From nothing (no venv) as a normal user: ``make lab`` makes the venv, installs the
+    notebooks' packages only (not the dev toolchain) and serves JupyterLab on 127.0.0.1.
+    Run as root, the test runs make as ``nobody``; run as a normal user, as that user."""
+    clone, home = public_tmp / "clone", public_tmp / "home"
+    _fresh_copy(clone)
+    home.mkdir()
+    env = _make_env(home)
+    env.update(HOME=str(home), PYTHONNOUSERSITE="1")
+    user = _normal_user()
+    popen: dict[str, Any] = {}
+    if user is not None:
+        # nobody cannot reach root's own Python (e.g. pyenv under /root): the system's one.
+        env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+        subprocess.run(["chown", "-R", f"{user[0]}:{user[1]}", str(public_tmp)], check=True)
+        popen = {"user": user[0], "group": user[1], "extra_groups": []}
+    command = ["make", "lab", f"LAB_PORT={free_port()}", f"LAB_ARGS={LAB_ARGS}"]
+    text = _serve_and_stop(command, clone, env, home / "make-lab.log", INSTALL_TIMEOUT, **popen)
+    venv = clone / ".venv"
+    assert (venv / ".lab-installed-stamp").exists() and (venv / "bin" / "jupyter").exists()
+    for tool in ("pytest", "mypy", "ruff", "playwright"):
+        assert not (venv / "bin" / tool).exists(), f"make lab installed the dev tool {tool}"
+    assert "--allow-root" not in text.split("jupyter lab", 1)[1].splitlines()[0]
+    assert (venv / "pyvenv.cfg").stat().st_uid == (os.geteuid() if user is None else user[0])
