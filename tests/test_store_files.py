@@ -4,15 +4,18 @@ Covered here:
 
 * permissions from creation, whatever the umask (0o000, 0o077): the directories are 0700, every
   entry, default-user pointer and lock file 0600, and a temporary file is 0600 already before
-  it is renamed into place; a directory a umask widened is made private again;
+  it is renamed into place; a directory a umask widened is made private again; a write syncs
+  the temporary file (all of its data), renames it from the same directory, then syncs the
+  directory;
 * unsafe or bad files are never used: readable by others, owned by someone else, a symlink,
   corrupt JSON, JSON that is no entry, version 2 and version 0, another issuer's entry, a
   broken default-user pointer. Each gives a StoreWarning saying what is wrong and what to do
   (through ``AuthSession.from_store`` and through ``StoreLink.read``), and a new login
   replaces it with a good private file that then loads; a token directory of another user
   leaves the session working in memory;
-* a cache directory that cannot be created, and a disk that fills up during a refresh: the
-  session keeps working, the old entry stays intact and no temporary file is left;
+* a cache directory that cannot be created, one its owner made read-only (it stays 0500), one
+  that refuses writes, and a disk that fills up during a refresh: the session keeps working
+  in memory, the old entry stays intact and no temporary file is left;
 * locks: one left by a killed process costs nothing; one held by a live process longer than
   ``lock_timeout`` gives a warning, an in-memory refresh and no write to the store;
 * isolation of users and apps (FileStore and MemoryStore), and the JSON format;
@@ -37,6 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -269,6 +273,41 @@ def test_a_directory_a_umask_widened_is_made_private(dev: DevServer) -> None:
     assert_private_regular_file(entry_path(store, key))
 
 
+def test_a_write_is_synced_renamed_from_its_own_directory_then_the_directory_synced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = FileStore()
+    calls: list[tuple[object, ...]] = []
+
+    def fsync(fd: int) -> None:
+        info = os.fstat(fd)
+        kind = "directory" if stat.S_ISDIR(info.st_mode) else "file"
+        calls.append(("fsync", kind, info.st_ino, info.st_size if kind == "file" else None))
+        os.fsync(fd)
+
+    def replace(src: Any, dst: Any, **kwargs: Any) -> None:
+        calls.append(("replace", Path(src), Path(dst), os.lstat(src).st_ino))
+        os.replace(src, dst, **kwargs)
+
+    monkeypatch.setattr(_secure, "os", OsProxy(fsync=fsync, replace=replace))
+    key = EntryKey("https://issuer.example", "client", "sub")
+    tokens = TokenSet("access-for-the-write-test", 2e9, refresh_token="refresh-for-the-test")
+    store.save(StoreEntry(key, tokens, ("openid",)))
+    directory = os.lstat(store.directory).st_ino
+    written = [entry_path(store, key), pointer_path(store, key)]
+    assert len(calls) == 3 * len(written), calls
+    for n, path in enumerate(written):
+        info = os.lstat(path)
+        synced, renamed, synced_dir = calls[3 * n : 3 * n + 3]
+        # All of the data, synced, in the very file (inode) that then gets its final name:
+        assert synced == ("fsync", "file", info.st_ino, info.st_size)
+        assert renamed[:1] == ("replace",) and renamed[2:] == (path, info.st_ino)
+        temporary = renamed[1]
+        assert isinstance(temporary, Path) and temporary.parent == store.directory
+        assert temporary.name.startswith(".tmp-") and not temporary.exists()
+        assert synced_dir == ("fsync", "directory", directory, None)  # the rename is durable
+
+
 # ---------------------------------------------------------------- 2. unsafe or bad files
 
 
@@ -483,6 +522,63 @@ def test_a_cache_directory_that_cannot_be_created_leaves_the_session_in_memory(
     assert blocker.read_text() == "not a directory"
 
 
+def test_a_read_only_cache_directory_stays_read_only_and_the_session_works_in_memory(
+    fresh_dev: DevServer,
+) -> None:
+    store = FileStore()
+    store.root.mkdir(mode=0o700)
+    os.chmod(store.root, 0o500)  # its owner made it read-only: the store must not undo that
+    fresh_dev.configure_app("native", access_token_ttl=300)
+    config = fresh_dev.config("native")
+    read_only = r"The token directory .*okta-cache is read-only \(mode 500\).*chmod 700"
+
+    with store_warnings(read_only, r"carrying on in memory") as texts:
+        session = AuthSession(config, fresh_dev.login_as(ADA), store=store, clock=fresh_dev.now)
+    assert all(ADVICE.search(text) for text in texts), texts
+    with session:
+        assert session.get(whoami(fresh_dev)).status_code == 200
+        old = session.tokens
+        fresh_dev.clear_events()
+        fresh_dev.advance_clock(290)
+        with store_warnings(read_only):
+            assert session.get(whoami(fresh_dev)).status_code == 200
+        assert len(refreshes(fresh_dev)) == 1
+        assert session.tokens is not None and session.tokens != old
+        assert session.okta_auth.stored is None
+    assert mode(store.root) == 0o500
+    assert list(store.root.iterdir()) == []
+
+
+def test_a_token_directory_that_refuses_writes_leaves_the_session_in_memory(
+    fresh_dev: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a read-only mount or an ACL would (permission bits do not stop root, so the refusal
+    # is the store's own file creation failing).
+    def mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(_secure, "tempfile", SimpleNamespace(mkstemp=mkstemp))
+    fresh_dev.configure_app("native", access_token_ttl=300)
+    config = fresh_dev.config("native")
+    store = FileStore()
+    denied = r"Could not write .*\.json: Permission denied\. Set OKTA_NB_AUTH_CACHE"
+
+    with store_warnings(denied, r"kept in memory only") as texts:
+        session = AuthSession(config, fresh_dev.login_as(ADA), store=store, clock=fresh_dev.now)
+    assert all(ADVICE.search(text) for text in texts), texts
+    with session:
+        assert session.get(whoami(fresh_dev)).status_code == 200
+        old = session.tokens
+        fresh_dev.clear_events()
+        fresh_dev.advance_clock(290)
+        with store_warnings(denied, r"kept in memory only"):
+            assert session.get(whoami(fresh_dev)).status_code == 200
+        assert len(refreshes(fresh_dev)) == 1
+        assert session.tokens is not None and session.tokens != old
+        assert session.okta_auth.stored is None
+    assert [p.name for p in store.directory.iterdir() if p.suffix == ".json"] == []
+
+
 def test_a_full_disk_during_a_refresh_keeps_the_old_entry_intact(
     fresh_dev: DevServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -629,10 +725,9 @@ print("refreshed", flush=True)
 def test_a_refresh_does_not_adopt_an_expired_access_token_from_the_store(
     fresh_dev: DevServer,
 ) -> None:
-    # Package bug: OktaAuth._refresh_once (okta_nb_auth/_auth.py) adopts whatever entry
-    # StoreLink.hold_and_read returns (any other revision), without checking that its access
-    # token is still fresh. When another process refreshed long ago, the request is sent with
-    # that expired token: a 401, and for a body that cannot be replayed the caller gets it.
+    # Another process refreshed long ago: the entry it stored is newer than ours, but its
+    # access token has expired. The refresh adopts the entry's (live) refresh token and
+    # refreshes with it, so a request whose body cannot be replayed still gets a 200.
     fresh_dev.configure_app("native", rotation="ROTATE", grace_period=0, access_token_ttl=300)
     config = fresh_dev.config("native")
     store = FileStore()
@@ -657,8 +752,8 @@ def test_a_refresh_does_not_adopt_an_expired_access_token_from_the_store(
 
 
 def test_the_held_lock_warning_states_the_timeout_it_waited() -> None:
-    # Package bug: _lock._held_too_long formats the timeout with "{:.0f}", so a 0.5 s
-    # lock_timeout is reported as "for more than 0 s".
+    # The warning states the timeout as given: a 0.5 s lock_timeout is "0.5 s", not
+    # rounded to "0 s".
     store = MemoryStore(lock_timeout=0.5)
     key = EntryKey("https://issuer.example", "client", "sub")
     holder = store.lock(key)

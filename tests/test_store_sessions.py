@@ -2,11 +2,14 @@
 
 One holder per login (sessions built from one login or one store entry share an OktaAuth),
 resuming with no flow, what deletes an entry and what never does, the request hot path that
-touches no store, and the README's "Calling an Okta-protected API" example run as written.
+touches no store (no lock, read or write), ``store=None`` keeping nothing on disk, a stored
+login with fewer scopes not being used, and the README's "Calling an Okta-protected API"
+example run as written.
 """
 
 from __future__ import annotations
 
+import gc
 import re
 import subprocess
 import sys
@@ -15,6 +18,7 @@ import weakref
 from pathlib import Path
 
 import anyio
+import platformdirs
 import pytest
 
 import okta_nb_auth.store._file as file_module
@@ -33,6 +37,8 @@ from okta_nb_auth import (
 )
 from okta_nb_auth.devserver import DevServer
 from okta_nb_auth.store import EntryKey
+from okta_nb_auth.store._link import StoreLink
+from okta_nb_auth.store._lock import FileRefreshLock
 
 ADA = "ada@example.com"
 README = Path(__file__).parent.parent / "README.md"
@@ -207,20 +213,43 @@ def test_logout_revokes_and_deletes_the_entry(fresh_dev: DevServer) -> None:
 # ---------------------------------------------------------------- the hot path
 
 
+def watch_the_store(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every touch of a FileStore from now on, in order: lock / unlock, read, save, write."""
+    touched: list[str] = []
+
+    def counted(owner: object, name: str, label: str) -> None:
+        real = getattr(owner, name)
+
+        def wrapper(*args: object) -> object:
+            touched.append(label)
+            return real(*args)
+
+        monkeypatch.setattr(owner, name, wrapper)
+
+    counted(FileRefreshLock, "acquire", "lock")
+    counted(FileRefreshLock, "release", "unlock")
+    counted(file_module, "read_private", "read")
+    counted(FileStore, "save", "save")
+    counted(file_module, "write_private", "write")
+    return touched
+
+
 def test_a_request_touches_the_store_only_to_refresh(
     fresh_dev: DevServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     strict(fresh_dev)
     session = stored(fresh_dev, FileStore())
-    reads: list[Path] = []
-    real = file_module.read_private
-    monkeypatch.setattr(file_module, "read_private", lambda p: reads.append(p) or real(p))
+    touched = watch_the_store(monkeypatch)
     for _ in range(20):
         assert session.get(fresh_dev.api_url + "/whoami").status_code == 200
-    assert reads == []
+    assert touched == []  # no lock, no read, no write on a plain request
     fresh_dev.advance_clock(301)
     assert session.get(fresh_dev.api_url + "/whoami").status_code == 200
-    assert reads  # the refresh re-read the entry under its lock
+    # The refresh took the entry's lock, re-read the entry and saved the rotated tokens,
+    # all under the lock:
+    assert (touched[0], touched[-1]) == ("lock", "unlock"), touched
+    assert {"read", "save", "write"} <= set(touched[1:-1]), touched
+    assert touched.count("lock") == touched.count("unlock") == 1, touched
     session.close()
 
 
@@ -240,6 +269,65 @@ def test_an_async_refresh_goes_through_the_store(fresh_dev: DevServer) -> None:
     entry = store.load(EntryKey(fresh_dev.issuer, fresh_dev.app("native").client_id))
     assert entry is not None and entry.tokens.refresh_token == rotated
     assert refreshes(fresh_dev) == [(200, None)]
+
+
+# ---------------------------------------------------------------- what is (not) kept
+
+
+def test_store_none_keeps_nothing_on_disk(
+    fresh_dev: DevServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    private_token_store: Path,
+) -> None:
+    private_token_store.mkdir()  # OKTA_NB_AUTH_CACHE: an empty directory
+    defaults = tmp_path / "platformdirs"  # and platformdirs' directories point here
+    for name in ("user_cache_dir", "user_data_dir"):
+        monkeypatch.setattr(platformdirs, name, lambda *a, _n=name, **k: str(defaults / _n))
+    strict(fresh_dev)
+    fresh_dev.auto_approve = ADA
+    fresh_dev.configure_app("native", device_interval=0)
+    config = fresh_dev.config("native")
+
+    widget = login(config, flow="device", store=None, display=False)
+    session = widget.wait(timeout=30)
+    assert session.okta_auth.store is None
+    session.refresh()
+    assert session.get(fresh_dev.api_url + "/whoami").status_code == 200
+    widget.logout()
+    widget.close()
+    session.close()
+
+    with AuthSession(config, fresh_dev.login_as(ADA), store=None, clock=fresh_dev.now) as plain:
+        fresh_dev.advance_clock(301)
+        assert plain.get(fresh_dev.api_url + "/whoami").status_code == 200  # a refresh
+        plain.logout()
+    assert [(e.endpoint, e.status) for e in fresh_dev.events if e.endpoint == "revoke"] == [
+        ("revoke", 200)
+    ] * 4
+    assert len(refreshes(fresh_dev)) == 2
+    assert list(private_token_store.iterdir()) == []
+    assert not defaults.exists()
+
+
+def test_a_stored_login_with_fewer_scopes_is_not_used(fresh_dev: DevServer) -> None:
+    narrow = fresh_dev.config("native", scopes="openid profile offline_access")
+    wide = fresh_dev.config("native")  # also asks for email
+    tokens = fresh_dev.login_as(ADA, scopes=narrow.scopes)
+    AuthSession(narrow, tokens, store=FileStore()).close()
+    gc.collect()  # no holder of that login is left in this process: only the store has it
+    entry = FileStore().load(EntryKey(fresh_dev.issuer, narrow.client_id))
+    assert entry is not None and entry.scopes == narrow.scopes
+    fresh_dev.clear_events()
+
+    with pytest.raises(LoginRequired, match="no usable stored login"):
+        AuthSession.from_store(wide, store=FileStore())
+    assert StoreLink(FileStore(), EntryKey(wide.issuer, wide.client_id), wide.scopes).read() is None
+    # The entry itself is fine: a session asking for no more than it holds resumes from it.
+    with AuthSession.from_store(narrow, store=FileStore()) as resumed:
+        assert resumed.okta_auth.scopes == narrow.scopes
+        assert resumed.get(fresh_dev.api_url + "/whoami").status_code == 200
+    assert refreshes(fresh_dev) == []  # nothing asked Okta for the missing scope either
 
 
 # ---------------------------------------------------------------- the widget

@@ -38,11 +38,11 @@ def _os_error(action: str, path: Path, exc: OSError) -> StoreError:
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (0700) if needed; refuse it when it is not a directory of ours."""
+    """Create ``path`` (0700) if needed; refuse it when it is not a directory of ours or we
+    cannot write it. An existing directory only ever loses group and other bits."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            path.mkdir(mode=0o700)
+        created = _mkdir(path)
         info = os.lstat(path)
     except OSError as exc:
         raise _os_error("create the token directory", path, exc) from None
@@ -53,12 +53,37 @@ def private_dir(path: Path) -> Path:
             f"The token directory {path} belongs to another user (uid {info.st_uid}): "
             "set OKTA_NB_AUTH_CACHE to a directory of your own."
         )
-    if _POSIX and stat.S_IMODE(info.st_mode) != 0o700:
-        try:  # our own directory: make it private (a umask may have widened it)
-            os.chmod(path, 0o700)
+    if _POSIX:
+        _make_private(path, stat.S_IMODE(info.st_mode), created)
+    return path
+
+
+def _mkdir(path: Path) -> bool:
+    """Create ``path`` (0700); False when it exists already."""
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        return False
+    return True
+
+
+def _make_private(path: Path, mode: int, created: bool) -> None:
+    """0700 for a directory we just created (whatever the umask); an existing one only loses
+    group and other bits (a umask may have widened it), so one its owner made read-only
+    stays read-only, and is refused."""
+    private = 0o700 if created else mode & 0o700
+    if mode != private:
+        try:
+            os.chmod(path, private)
         except OSError as exc:
             raise _os_error("make private", path, exc) from None
-    return path
+    if private & 0o300 != 0o300:
+        raise StoreError(
+            f"The token directory {path} is read-only (mode {private:o}), so no login "
+            f"can be saved in it: make it writable for yourself (chmod 700 {path}), set "
+            "OKTA_NB_AUTH_CACHE to a writable directory of your own, or pass store=None to "
+            "keep tokens in memory only."
+        )
 
 
 def _unsafe(path: Path, info: os.stat_result) -> str | None:
