@@ -19,7 +19,8 @@ import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 import httpx
@@ -27,11 +28,14 @@ import httpx
 from ._config import OktaConfig
 from ._discovery import DiscoveryCache
 from ._exceptions import (
+    ConfigError,
     LoginRequired,
     OktaAuthError,
+    ProtocolError,
     TransientError,
 )
 from ._models import TokenSet
+from ._secret import refuse_pickle
 from ._steps import LOCK, UNLOCK, Flow
 from ._verify import TokenVerifier
 from .store import _holders
@@ -105,7 +109,7 @@ class OktaAuth(StoreHolder):
         self._generation = 0  # bumped by every stored token set
         self._attempts = 0  # bumped by every refresh attempt (successful or not)
         self._failure: OktaAuthError | None = None
-        self._dead_refresh_token: str | None = None
+        self._dead_refresh_digest: str | None = None
         self._id_claims: dict[str, Any] | None = None
         self._suspect: int | None = None  # generation refreshed for a 401, not yet accepted
         self.skew = 0.0  # server clock minus ours, from the last token response's Date
@@ -162,7 +166,7 @@ class OktaAuth(StoreHolder):
         self._tokens = tokens
         self._lifetime = tokens.expires_in(self._clock()) if tokens else 0.0
         self._generation += 1
-        self._failure, self._dead_refresh_token, self._id_claims = None, None, id_claims
+        self._failure, self._dead_refresh_digest, self._id_claims = None, None, id_claims
         if tokens is not None and not self._save_login(tokens, id_claims) and notify:
             self._notify(tokens)
 
@@ -220,15 +224,18 @@ class OktaAuth(StoreHolder):
         request.headers["Authorization"] = f"Bearer {self._tokens.access_token}"
 
     def _refresh_or_keep(self, seen: tuple[int, int]) -> Flow[None]:
+        """Refresh ahead of expiry; when that fails for a reason other than a dead login,
+        use the current access token while it lasts (the error stays on ``last_error``)."""
         try:
             yield from self._refresh_steps(seen)
-        except TransientError:
+        except (TransientError, ProtocolError, ConfigError) as exc:
             tokens = self._tokens
             if tokens is None or tokens.is_expired(0.0, self._clock()):
                 raise
             log.warning(
-                "Refreshing the access token failed for now; using the current one, valid "
+                "Refreshing the access token failed (%s); using the current one, valid "
                 "for %.0f s more.",
+                type(exc).__name__,
                 tokens.expires_in(self._clock()),
             )
 
@@ -259,6 +266,14 @@ class OktaAuth(StoreHolder):
                     yield from link.release()
                     return
                 # Stored long ago: its refresh token is the live one, so refresh with it.
+        try:
+            yield from self._fetch_and_keep(link)
+        except OktaAuthError:
+            if link is not None:  # the request may go on with the current token: unlock now
+                yield from link.release()
+            raise
+
+    def _fetch_and_keep(self, link: StoreLink | None) -> Flow[None]:
         log.debug("Asking the token endpoint for new tokens (%s grant)", self.grant)
         try:
             tokens, lifetime, claims = yield from self._fetch_with_retries()
@@ -271,6 +286,17 @@ class OktaAuth(StoreHolder):
             yield from link.save(tokens, lifetime, claims or self._id_claims, self._clock())
             yield from link.release()
         self._store(tokens, lifetime, claims)
+
+    def _keep_refresh_token(self, refresh_token: str) -> Flow[None]:
+        """Keep a rotated refresh token from an answer that failed otherwise: in memory, in
+        the store and through ``on_tokens``; the access token (and generation) stay."""
+        assert self._tokens is not None
+        tokens = replace(self._tokens, refresh_token=refresh_token)
+        self._tokens = tokens
+        if self._link is not None:
+            yield from self._link.save(tokens, self._lifetime, self._id_claims, self._clock())
+        _holders.note(self, tokens, self._link.key if self._link is not None else None)
+        self._notify(tokens)
 
     def refresh_flow(self) -> Flow[TokenSet]:
         """A forced refresh (for ``session.refresh()``)."""
@@ -315,6 +341,9 @@ class OktaAuth(StoreHolder):
         if failure is not None:
             raise failure
         yield UNLOCK
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        refuse_pickle("An OktaAuth (the holder of a login's refresh token)")
 
     def __repr__(self) -> str:
         return (

@@ -8,11 +8,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+import httpx
 
 from ._exceptions import ConfigError
+from ._secret import Secret, refuse_pickle
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -67,7 +71,7 @@ def _check_redirect_uri(redirect_uri: str | None) -> str | None:
     uri = redirect_uri.strip()
     if not uri:
         return None
-    parts = urlsplit(uri)
+    parts = _split(uri, "redirect URI")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
             f"The redirect URI {uri!r} is not an absolute http(s) URL. Use the Sign-in redirect "
@@ -80,6 +84,27 @@ def _check_redirect_uri(redirect_uri: str | None) -> str | None:
             f"it from {REDIRECT_URI_ENV} (or OktaConfig(redirect_uri=...))."
         )
     return uri
+
+
+def _check_text(name: str, value: str) -> None:
+    """Client ids and secrets are RFC 6749's VSCHARs (printable ASCII and space): a pasted
+    newline or a non-breaking space is the usual slip, and would break the request."""
+    if not all(0x20 <= ord(c) < 0x7F for c in value):
+        raise ConfigError(
+            f"{name} holds a control character (a newline?) or a non-ASCII character; copy it "
+            "again from the Okta app's General tab."
+        )
+
+
+def _check_scopes(scopes: object) -> tuple[str, ...]:
+    if isinstance(scopes, str):  # a common slip: "openid email" instead of a tuple
+        scopes = tuple(scopes.split())
+    found = tuple(scopes) if isinstance(scopes, Iterable) else None
+    if found is None or not all(isinstance(s, str) and s and s.isprintable() for s in found):
+        raise ConfigError("scopes must be scope names, such as ('openid', 'offline_access').")
+    if any(" " in s for s in found):
+        raise ConfigError("Each scope is one name: pass ('openid', 'email'), not 'openid email'.")
+    return found
 
 
 def _check_path(issuer: str, path: str) -> None:
@@ -97,9 +122,28 @@ def _check_path(issuer: str, path: str) -> None:
         )
 
 
-def _normalise_issuer(issuer: str, allow_insecure_http: bool) -> str:
+def _split(url: str, what: str) -> SplitResult:
+    """``urlsplit`` that also checks the port and that httpx can send to the URL; a
+    :class:`ConfigError` naming ``what`` otherwise (never ValueError or httpx.InvalidURL)."""
+    try:
+        if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+            raise ValueError("whitespace or control characters")
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port out of range or not a number
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ConfigError(
+            f"The {what} {url[:200]!r} is not a valid URL ({exc}). Copy it again from the "
+            "Okta Admin Console."
+        ) from None
+    return parts
+
+
+def _normalise_issuer(issuer: object, allow_insecure_http: bool) -> str:
+    if not isinstance(issuer, str):
+        raise ConfigError(f"The issuer must be a string URL, not {type(issuer).__name__}.")
     issuer = issuer.strip().rstrip("/")
-    parts = urlsplit(issuer)
+    parts = _split(issuer, "issuer")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
             f"The issuer {issuer!r} is not an absolute URL. Use your Okta org's URL, such as "
@@ -149,14 +193,21 @@ class OktaConfig:
     def __post_init__(self) -> None:
         if not self.client_id or not isinstance(self.client_id, str):
             raise ConfigError("client_id is empty: copy it from the Okta app's General tab.")
+        _check_text("client_id", self.client_id)
         issuer = _normalise_issuer(self.issuer, self.allow_insecure_http)
         object.__setattr__(self, "issuer", issuer)
         object.__setattr__(self, "redirect_uri", _check_redirect_uri(self.redirect_uri))
-        scopes = self.scopes
-        if isinstance(scopes, str):  # a common slip: "openid email" instead of a tuple
-            scopes = tuple(scopes.split())
-        object.__setattr__(self, "scopes", tuple(scopes))
+        object.__setattr__(self, "scopes", _check_scopes(self.scopes))
+        if self.client_secret is not None:
+            if not isinstance(self.client_secret, str):
+                raise ConfigError("client_secret must be a string (or None for a public app).")
+            _check_text("client_secret", self.client_secret)
+            object.__setattr__(self, "client_secret", Secret(self.client_secret))
+        if self.audience is not None and not isinstance(self.audience, str):
+            raise ConfigError("audience must be a string, such as 'api://default'.")
         method = self.token_endpoint_auth_method
+        if method is not None and not isinstance(method, str):
+            raise ConfigError("token_endpoint_auth_method must be a string or None.")
         if method is None:
             method = "client_secret_basic" if self.client_secret else "none"
         if method not in _AUTH_METHODS:
@@ -241,6 +292,17 @@ class OktaConfig:
                 "issuer URL and the app's client id (Okta Admin Console > Applications)."
             )
         return cls(**values)  # type: ignore[arg-type]
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        if self.client_secret is not None:
+            refuse_pickle("An OktaConfig with a client_secret")
+        return super().__reduce_ex__(protocol)
+
+    def __copy__(self) -> OktaConfig:
+        return self  # frozen
+
+    def __deepcopy__(self, memo: Any) -> OktaConfig:
+        return self
 
     def __repr__(self) -> str:
         return (

@@ -58,6 +58,22 @@ def discovery_url(issuer: str) -> str:
     return f"{issuer}/.well-known/openid-configuration"
 
 
+def _check_endpoint(issuer: str, name: str, url: str) -> None:
+    """An endpoint must be an absolute URL we can send to, https unless the issuer is not."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        parsed = None
+    secure_enough = parsed is not None and (
+        parsed.scheme == "https" or (parsed.scheme == "http" and issuer.startswith("http:"))
+    )
+    if parsed is None or not secure_enough or not parsed.host:
+        raise ProtocolError(
+            f"The discovery document of {issuer} gives an unusable {name!r} (not an absolute "
+            "https URL): this server is not behaving like Okta. Check the issuer URL."
+        )
+
+
 def parse_metadata(issuer: str, response: httpx.Response) -> ServerMetadata:
     """Validate a discovery response against the configured ``issuer`` (sans-I/O)."""
     if response.status_code == 404:
@@ -88,10 +104,15 @@ def parse_metadata(issuer: str, response: httpx.Response) -> ServerMetadata:
     missing = [name for name in _REQUIRED if not isinstance(doc.get(name), str)]
     if missing:
         raise ProtocolError(f"The discovery document of {issuer} lacks {', '.join(missing)}.")
+    for name in _REQUIRED:
+        _check_endpoint(issuer, name, doc[name])
 
     def optional(name: str) -> str | None:
         value = doc.get(name)
-        return value if isinstance(value, str) and value else None
+        if not isinstance(value, str) or not value:
+            return None
+        _check_endpoint(issuer, name, value)
+        return value
 
     return ServerMetadata(
         issuer=issuer,
@@ -131,6 +152,18 @@ class DiscoveryCache:
 DISCOVERY_CACHE = DiscoveryCache()
 
 
+def _unreachable(url: httpx.URL, exc: TransientError) -> str:
+    """The message for a discovery request that failed on the network: the driver's text,
+    whose own advice for a stopped server on this computer is not to be contradicted."""
+    detail = str(exc).rstrip()
+    if not detail.endswith((".", "!", "?")):
+        detail += "."
+    message = f"Could not reach {url}: {detail}"
+    if url.host in ("127.0.0.1", "localhost", "::1"):
+        return message  # it says to start the dev server again; the network is not at fault
+    return f"{message} Check the network and the issuer."
+
+
 def discovery_flow(
     issuer: str, cache: DiscoveryCache | None = None
 ) -> Generator[httpx.Request, httpx.Response, ServerMetadata]:
@@ -148,9 +181,7 @@ def discovery_flow(
     try:
         response = yield request
     except TransientError as exc:  # thrown in by the driver for network failures
-        raise TransientError(
-            f"Could not reach {discovery_url(issuer)}: {exc}. Check the network and the issuer."
-        ) from exc
+        raise TransientError(_unreachable(request.url, exc)) from exc
     metadata = parse_metadata(issuer, response)
     cache.put(metadata)
     return metadata

@@ -12,7 +12,8 @@
     │   └── KeyFetchError          the signing keys (JWKS) could not be fetched
     ├── ProtocolError              the server's answer is not what OAuth/OIDC promises
     ├── TokenVerificationError     a token failed signature or claim checks
-    └── StoreError                 the token store cannot be used (the session goes on in memory)
+    ├── StoreError                 the token store cannot be used (the session goes on in memory)
+    └── PicklingRefused            an object holding a token or secret was pickled (a TypeError too)
 
     StoreWarning (a UserWarning)   what a store problem costs, while the session carries on
 
@@ -29,6 +30,7 @@ __all__ = [
     "LoginRequired",
     "LoginTimeout",
     "OktaAuthError",
+    "PicklingRefused",
     "ProtocolError",
     "RateLimited",
     "StoreError",
@@ -123,6 +125,11 @@ class StoreError(OktaAuthError):
     Sessions never fail because of it: they turn it into a :class:`StoreWarning` and carry
     on with the tokens in memory.
     """
+
+
+class PicklingRefused(OktaAuthError, TypeError):
+    """Tokens and secrets never leave the process through pickle (a Dask task, a
+    multiprocessing queue, a pickle file); the message names the safe way instead."""
 
 
 class StoreWarning(UserWarning):

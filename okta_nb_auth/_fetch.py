@@ -14,19 +14,30 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import httpx
+
 from ._config import OktaConfig
 from ._discovery import DiscoveryCache, discovery_flow
-from ._exceptions import KeyFetchError, LoginRequired, RateLimited, TransientError
+from ._exceptions import (
+    KeyFetchError,
+    LoginRequired,
+    OktaAuthError,
+    ProtocolError,
+    RateLimited,
+    TransientError,
+)
 from ._flowauth import FlowAuth
-from ._models import TokenSet
+from ._models import TokenSet, usable_refresh_token
 from ._protocol import (
     client_credentials_request,
     error_from_response,
+    json_body,
     parse_token_response,
     refresh_request,
     revoke_request,
     server_skew,
 )
+from ._secret import digest
 from ._steps import Flow, Sleep
 from ._verify import TokenVerifier
 
@@ -50,7 +61,10 @@ class TokenFetcher(FlowAuth):
     _discovery: DiscoveryCache | None
     _tokens: TokenSet | None
     _id_claims: dict[str, Any] | None
-    _dead_refresh_token: str | None
+    _dead_refresh_digest: str | None
+
+    def _keep_refresh_token(self, refresh_token: str) -> Flow[None]:
+        raise NotImplementedError  # OktaAuth: memory, store, on_tokens
 
     def _fetch_with_retries(self) -> Flow[tuple[TokenSet, float, dict[str, Any] | None]]:
         for attempt in itertools.count():
@@ -87,13 +101,31 @@ class TokenFetcher(FlowAuth):
         try:
             tokens = parse_token_response(response, sent_at, self.grant)
         except LoginRequired:
-            self._dead_refresh_token = self._tokens.refresh_token if self._tokens else None
+            dead = self._tokens.refresh_token if self._tokens else None
+            self._dead_refresh_digest = digest(dead) if dead else None
+            raise
+        except ProtocolError as exc:
+            yield from self._keep_rotated(response, exc)
             raise
         self.skew = self.skew if skew is None else skew
         claims = yield from self._verified_claims(tokens)
         if tokens.id_token and claims is None and self._verify:
             tokens = replace(tokens, id_token=None)  # never keep an unverified ID token
         return tokens, tokens.expires_at - sent_at, claims
+
+    def _keep_rotated(self, response: httpx.Response, exc: ProtocolError) -> Flow[None]:
+        """An answer we cannot use may still carry the rotated refresh token: Okta has
+        already retired the one we sent, so keep (and store) the new one before failing."""
+        if not response.is_success or self._tokens is None:
+            return
+        try:
+            rotated = usable_refresh_token(json_body(response))
+        except OktaAuthError:
+            return
+        if rotated is None or rotated == self._tokens.refresh_token:
+            return
+        log.warning("Keeping the rotated refresh token of an unusable token answer (%s)", exc)
+        yield from self._keep_refresh_token(rotated)
 
     def _refresh_token(self) -> str:
         if self._tokens is None:
@@ -105,17 +137,25 @@ class TokenFetcher(FlowAuth):
                 "again. To stay logged in, request the offline_access scope and enable the "
                 "Refresh Token grant type for the app."
             )
-        if token == self._dead_refresh_token:
+        if digest(token) == self._dead_refresh_digest:
             raise LoginRequired("The refresh token was refused by Okta: log in again.")
         return token
 
     def _verified_claims(self, tokens: TokenSet) -> Flow[dict[str, Any] | None]:
+        """The new ID token's claims, or None: an ID token that cannot be verified (bad
+        signature or claims, keys unreachable) is dropped, never the tokens that came with it
+        (the refresh token in them has replaced the one we sent)."""
         if not (self._verify and tokens.id_token):
             return None
         old = self._tokens.id_token if self._tokens else None
-        return (yield from self.verifier.refreshed_id_token_flow(
-            tokens.id_token, old, self._id_claims, now=self._clock() + self.skew
-        ))  # fmt: skip
+        try:
+            return (yield from self.verifier.refreshed_id_token_flow(
+                tokens.id_token, old, self._id_claims, now=self._clock() + self.skew,
+                access_token=tokens.access_token,
+            ))  # fmt: skip
+        except OktaAuthError as exc:
+            log.warning("The refreshed ID token was not kept: %s", exc)
+            return None
 
     def _revoke(self, tokens: TokenSet) -> Flow[None]:
         metadata = yield from discovery_flow(self.config.issuer, self._discovery)

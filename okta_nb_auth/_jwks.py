@@ -29,6 +29,11 @@ log = logging.getLogger("okta_nb_auth")
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 
 
+#: What building a key from hostile JWK members raises: PyJWT's errors (InvalidKeyError is
+#: not a PyJWKError), and the encoding, number and type errors underneath.
+_BAD_KEY = (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, RecursionError)
+
+
 def _usable(jwk: Any) -> bool:
     # Only RSA signing keys: algorithms are pinned to RS256, whatever a key or a token says.
     return (
@@ -86,7 +91,7 @@ class JWKSCache:
         for jwk in filter(_usable, raw):
             try:
                 keys[str(jwk.get("kid", ""))] = jwt.PyJWK(jwk, algorithm="RS256")
-            except jwt.PyJWKError as exc:
+            except _BAD_KEY as exc:  # one malformed or foreign key never breaks the others
                 log.warning("Ignoring an unusable key in the JWKS: %s", type(exc).__name__)
         if not keys:
             raise KeyFetchError("The JWKS response has no RSA signing key.")

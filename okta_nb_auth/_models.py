@@ -6,25 +6,29 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NoReturn
 
-from ._exceptions import ProtocolError
+from ._exceptions import ConfigError, ProtocolError
+from ._secret import Secret, mask, refuse_pickle, secret
 
-__all__ = ["TokenSet", "mask"]
+__all__ = ["MAX_LIFETIME", "TokenSet", "mask", "usable_refresh_token"]
 
-_SHOWN = 6
+#: The longest access-token lifetime believed (Okta's maximum is a day): a larger
+#: ``expires_in`` is a server bug or an attack, not "never expires".
+MAX_LIFETIME = 366 * 86400
+
+#: Characters a token may hold: visible ASCII (RFC 6750's b64token and RFC 6749's
+#: VSCHAR), so a token can never break the Authorization header it goes into.
+_TOKEN_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 
-def mask(secret: str | None) -> str | None:
-    """Return a short, safe stand-in for a token or secret: its first 6 characters and a marker.
-
-    Secrets shorter than 20 characters are masked completely.
-    """
-    if secret is None:
-        return None
-    if len(secret) < 20:
-        return "[masked]"
-    return f"{secret[:_SHOWN]}…[masked]"
+def _finite_number(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _expires_in(payload: Mapping[str, Any]) -> float:
@@ -35,13 +39,18 @@ def _expires_in(payload: Mapping[str, Any]) -> float:
         )
     raw = payload["expires_in"]
     try:
+        if isinstance(raw, bool):
+            raise TypeError(raw)
         value = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ProtocolError(
             f"The token response's 'expires_in' is not a number ({type(raw).__name__})."
         ) from None
-    if not math.isfinite(value) or value < 0:
-        raise ProtocolError("The token response's 'expires_in' is negative or not finite.")
+    if not math.isfinite(value) or not 0 <= value <= MAX_LIFETIME:
+        raise ProtocolError(
+            "The token response's 'expires_in' is negative, not finite or longer than "
+            f"{MAX_LIFETIME // 86400} days."
+        )
     return value
 
 
@@ -52,6 +61,27 @@ def _optional_str(payload: Mapping[str, Any], key: str) -> str | None:
     if not isinstance(value, str) or not value:
         raise ProtocolError(f"The token response's '{key}' is not a non-empty string.")
     return value
+
+
+def _optional_token(payload: Mapping[str, Any], key: str) -> Secret | None:
+    value = _optional_str(payload, key)
+    if value is not None and not _TOKEN_CHARS.issuperset(value):
+        raise ProtocolError(
+            f"The token response's '{key}' holds characters a token cannot have (spaces, "
+            "control or non-ASCII characters)."
+        )
+    return secret(value)
+
+
+def usable_refresh_token(payload: object) -> Secret | None:
+    """The refresh token of a token-endpoint answer, when it carries a well-formed one, even
+    if the rest of the answer is unusable: a rotated refresh token must never be dropped."""
+    if not isinstance(payload, Mapping):
+        return None
+    try:
+        return _optional_token(payload, "refresh_token")
+    except ProtocolError:
+        return None
 
 
 @dataclass(frozen=True, repr=False)
@@ -78,7 +108,7 @@ class TokenSet:
         """
         if not isinstance(payload, Mapping):
             raise ProtocolError("The token response is not a JSON object.")
-        access_token = _optional_str(payload, "access_token")
+        access_token = _optional_token(payload, "access_token")
         if access_token is None:
             raise ProtocolError("The token response has no 'access_token'.")
         token_type = _optional_str(payload, "token_type") or "Bearer"
@@ -87,10 +117,34 @@ class TokenSet:
             access_token=access_token,
             expires_at=received + _expires_in(payload),
             token_type=token_type,
-            refresh_token=_optional_str(payload, "refresh_token"),
-            id_token=_optional_str(payload, "id_token"),
+            refresh_token=_optional_token(payload, "refresh_token"),
+            id_token=_optional_token(payload, "id_token"),
             scope=_optional_str(payload, "scope"),
         )
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.access_token, str) or not self.access_token:
+            raise ConfigError("TokenSet(access_token=...) must be a non-empty string.")
+        if not _finite_number(self.expires_at):
+            raise ConfigError(
+                "TokenSet(expires_at=...) must be a finite number of epoch seconds (a NaN or "
+                "infinite expiry would mean 'never expires')."
+            )
+        # Tokens are Secrets: masked in any repr (a traceback's locals too), never pickled.
+        for name in ("access_token", "refresh_token", "id_token"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"TokenSet({name}=...) must be a string or None.")
+            object.__setattr__(self, name, secret(value))
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        refuse_pickle("A TokenSet")
+
+    def __copy__(self) -> TokenSet:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: Any) -> TokenSet:
+        return self
 
     @property
     def scopes(self) -> tuple[str, ...]:

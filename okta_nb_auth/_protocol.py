@@ -9,6 +9,7 @@ import base64
 import email.utils
 import hashlib
 import json
+import math
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -208,6 +209,12 @@ def json_body(response: httpx.Response) -> Any:
     """
     try:
         return json.loads(response.content)
+    except RecursionError:
+        raise ProtocolError(
+            f"{response.request.url.path} answered HTTP {response.status_code} with JSON "
+            "nested too deeply to be an OAuth answer.",
+            status_code=response.status_code,
+        ) from None
     except (ValueError, UnicodeDecodeError):
         kind = "an empty body" if not response.content else "a body that is not JSON"
         ctype = response.headers.get("Content-Type", "no content type")
@@ -223,8 +230,10 @@ def _retry_at(response: httpx.Response, now: float) -> float | None:
         reset = float(response.headers["X-Rate-Limit-Reset"])
     except (KeyError, ValueError):
         return None
-    # The reset is an epoch in the *server's* clock: convert it to ours.
-    return reset - (server_skew(response, now) or 0.0)
+    # The reset is an epoch in the *server's* clock: convert it to ours. NaN or infinity
+    # (or a skew that makes it so) says nothing about when to retry.
+    retry_at = reset - (server_skew(response, now) or 0.0)
+    return retry_at if math.isfinite(retry_at) else None
 
 
 def error_from_response(
@@ -245,7 +254,7 @@ def error_from_response(
         return TransientError(f"Okta answered HTTP {status}; retry later.", status_code=status)
     try:
         body = json_body(response)
-    except TransientError as exc:
+    except (TransientError, ProtocolError) as exc:
         return exc
     if not isinstance(body, dict) or not isinstance(body.get("error"), str):
         summary = body.get("errorSummary") if isinstance(body, dict) else None

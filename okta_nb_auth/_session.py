@@ -9,7 +9,7 @@ settings, and ``transport=`` injection covers both API and token calls.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 
@@ -17,6 +17,7 @@ from ._auth import OktaAuth
 from ._config import OktaConfig
 from ._exceptions import LoginRequired
 from ._models import TokenSet
+from ._secret import refuse_pickle
 from .store import _holders
 from .store._select import StoreChoice, resolve_store
 
@@ -149,6 +150,9 @@ class _SessionBase:
     def tokens(self) -> TokenSet | None:
         """The current tokens (their repr is masked)."""
         return self.okta_auth.tokens
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        refuse_pickle(f"A {type(self).__name__} (it holds the login's refresh token)")
 
     def __repr__(self) -> str:
         auth = self.okta_auth

@@ -16,6 +16,8 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from okta_nb_auth._verify import at_hash
+
 ISSUER = "https://example.okta.com/oauth2/default"
 CLIENT_ID = "0oa1clientid000000000"
 
@@ -149,7 +151,9 @@ class FakeOkta:
             "scope": "openid email profile offline_access",
         }
         if form.get("grant_type") == "refresh_token":
-            body["id_token"] = sign(id_claims(now, sub=self.sub), self.signing_kid)
+            claims = id_claims(now, sub=self.sub, jti=f"ID.fake-{n:04d}")  # each one differs
+            claims["at_hash"] = at_hash(body["access_token"])  # as Okta signs it
+            body["id_token"] = sign(claims, self.signing_kid)
             if self.rotate:
                 body["refresh_token"] = f"refresh-token-number-{n:04d}-abcdefghijkl"
         return body

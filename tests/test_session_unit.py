@@ -21,7 +21,6 @@ from okta_nb_auth import (
     OktaAuth,
     OktaConfig,
     TokenSet,
-    TokenVerificationError,
 )
 
 API = "https://api.example.com/data"
@@ -149,22 +148,33 @@ def test_token_responses_never_reach_history() -> None:
         assert b"access_token" not in old.content and b"refresh_token" not in old.content
 
 
-def test_id_token_for_another_user_is_rejected_and_tokens_kept() -> None:
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"sub": "00usomeoneelse"}, "another user"),
+        ({"signing_kid": "rogue"}, "signing key"),
+    ],
+    ids=["another-user", "unknown-key"],
+)
+def test_an_id_token_that_fails_verification_is_dropped_not_the_tokens(
+    change: dict[str, str], reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
     fake = FakeOkta()
-    fake.sub = "00usomeoneelse"
+    fake.rotate = True  # the refresh token we sent is gone: losing the new one logs out
+    for name, value in change.items():
+        setattr(fake, name, value)
     before = expired()
-    with AuthSession(CONFIG, okta_auth=auth(fake, before), transport=fake.transport()) as s:
-        with pytest.raises(TokenVerificationError, match="another user"):
-            s.get(API)
-        assert s.tokens is before
-
-
-def test_id_token_signed_by_unknown_key_is_rejected() -> None:
-    fake = FakeOkta()
-    fake.signing_kid = "rogue"
-    with AuthSession(CONFIG, okta_auth=auth(fake), transport=fake.transport()) as s:
-        with pytest.raises(TokenVerificationError, match="signing key"):
-            s.get(API)
+    kept: list[TokenSet] = []
+    okta = auth(fake, before, on_tokens=kept.append)
+    with AuthSession(CONFIG, okta_auth=okta, transport=fake.transport()) as s:
+        assert s.get(API).status_code == 200
+        tokens = s.tokens
+        assert tokens is not None and kept == [tokens]
+        assert tokens.refresh_token == "refresh-token-number-0001-abcdefghijkl"
+        assert tokens.access_token.startswith("access-token-number-0001")
+        assert tokens.id_token == before.id_token  # the verified old one, not the new one
+        assert okta.id_claims is None and okta.last_error is None
+    assert reason in caplog.text and "not kept" in caplog.text
 
 
 def test_keys_unreachable_keeps_new_tokens_but_not_the_unverified_id_token() -> None:
@@ -182,7 +192,9 @@ def test_keys_unreachable_keeps_new_tokens_but_not_the_unverified_id_token() -> 
         assert s.get(API).status_code == 200
         assert s.tokens is not None
         assert s.tokens.access_token != old.access_token
-        assert s.tokens.id_token == old.id_token  # the new, unverified one was not kept
+        new_id_token = fake.token_body(1, {"grant_type": "refresh_token"})["id_token"]
+        assert new_id_token != old.id_token  # each ID token differs (its jti), so the next
+        assert s.tokens.id_token == old.id_token  # line tells the unverified one was dropped
 
 
 def test_forced_refresh_logout_and_repr() -> None:

@@ -330,6 +330,17 @@ def test_a_stored_login_with_fewer_scopes_is_not_used(fresh_dev: DevServer) -> N
     assert refreshes(fresh_dev) == []  # nothing asked Okta for the missing scope either
 
 
+def test_a_live_session_with_fewer_scopes_does_not_stand_in(fresh_dev: DevServer) -> None:
+    narrow = fresh_dev.config("native", scopes="openid profile offline_access")
+    wide = fresh_dev.config("native")  # also asks for email
+    with AuthSession(narrow, fresh_dev.login_as(ADA, scopes=narrow.scopes), store=FileStore()):
+        # This process holds the narrow login; a session asking for more must not get it.
+        with pytest.raises(LoginRequired, match="no usable stored login"):
+            AuthSession.from_store(wide, store=FileStore())
+        with AuthSession.from_store(narrow, store=FileStore()) as resumed:
+            assert resumed.okta_auth.scopes == narrow.scopes
+
+
 # ---------------------------------------------------------------- the widget
 
 

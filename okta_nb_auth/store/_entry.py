@@ -21,6 +21,7 @@ from typing import Any
 from .._exceptions import StoreError
 from .._login_text import describe_user
 from .._models import TokenSet
+from .._secret import digest
 
 __all__ = ["FORMAT", "VERSION", "EntryKey", "StoreEntry", "digest", "dump_entry", "load_entry"]
 
@@ -29,11 +30,6 @@ VERSION = 1
 #: How many earlier refresh tokens an entry remembers (as digests).
 LINEAGE = 16
 _TOKEN_FIELDS = ("access_token", "refresh_token", "id_token", "token_type", "scope")
-
-
-def digest(token: str) -> str:
-    """A short, irreversible fingerprint of a token (for comparing, never for showing)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,11 @@ class StoreHolder(TokenFetcher):
         link, config = auth._link, auth.config
         entry = link.read()
         shared = _holders.by_entry(link.store, entry.key if entry is not None else link.key)
-        if shared is not None and shared._tokens is not None:
+        if (
+            shared is not None
+            and shared._tokens is not None
+            and set(link.scopes) <= set(shared.scopes)  # a narrower login never stands in
+        ):
             return shared  # with no entry: kept in memory here (the store could not be written)
         if entry is None or not (entry.tokens.refresh_token or not entry.tokens.is_expired()):
             raise LoginRequired(
@@ -105,7 +109,7 @@ class StoreHolder(TokenFetcher):
         self._tokens = entry.tokens
         self._lifetime = entry.lifetime or entry.tokens.expires_in(self._clock())
         self._generation += 1
-        self._failure, self._dead_refresh_token = None, None
+        self._failure, self._dead_refresh_digest = None, None
         self._id_claims = dict(entry.id_claims) if entry.id_claims else self._id_claims
         _holders.note(self, entry.tokens, entry.key)
         log.debug("Using the tokens from the store (generation %d)", self._generation)
