@@ -10,6 +10,8 @@ caller's, which a re-login resumes). Authorization code + PKCE is in :mod:`._loo
 
 from __future__ import annotations
 
+import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -88,9 +90,13 @@ class PollStatus:
 
 def _number(body: Mapping[str, Any], key: str, default: float | None) -> float:
     value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    number = -1.0
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # an integer beyond any float
+            number = float(value)
+    if not 0 <= number < math.inf:  # NaN and infinity (JSON's 1e999) included
         raise ProtocolError(f"The device authorization response's {key!r} is not a number.")
-    return float(value)
+    return number
 
 
 def start_device(config: OktaConfig, session: httpx.Client) -> DeviceCode:
@@ -152,13 +158,16 @@ def poll_device(
     Waits ``interval`` before each poll; ``slow_down`` adds 5 s for good; a network failure or
     a 5xx waits twice as long (a 429 until the limit resets), up to 5 times in a row.
     ``authorization_pending`` keeps polling; ``access_denied`` raises :class:`LoginRequired`;
-    ``expired_token`` (or our own deadline passing) raises :class:`LoginTimeout`.
+    ``expired_token`` raises :class:`LoginTimeout`, and so does our own deadline (``expires_in``
+    on ``waiter.clock``): never waited past, so a wait that would end after it (a 429's reset,
+    a grown ``slow_down`` interval) raises at once instead.
     """
     waiter = waiter or Waiter()
     token_endpoint = discover(config, session).token_endpoint
     interval, delay, failures = code.interval, code.interval, 0
     deadline = waiter.clock() + code.expires_in
     while True:
+        _before_expiry(delay, deadline - waiter.clock())
         waiter.pause(delay)
         if waiter.clock() > deadline:
             raise LoginTimeout(
@@ -186,9 +195,21 @@ def poll_device(
             on_poll(PollStatus(state, delay, deadline - waiter.clock()))
 
 
+def _before_expiry(delay: float, seconds_left: float) -> None:
+    """Raise :class:`LoginTimeout` when a wait of ``delay`` would end after the code expired
+    (or is no number at all): the poll after it could only be refused."""
+    if not delay < seconds_left:
+        raise LoginTimeout(
+            "The code expires before the next poll is allowed (Okta asked to wait "
+            f"{delay:.0f} s, the code has {max(seconds_left, 0):.0f} s left). Start the login "
+            "again for a new code."
+        )
+
+
 def _backoff(exc: TransientError, interval: float, failures: int) -> float:
-    if isinstance(exc, RateLimited) and exc.retry_at is not None:
-        return max(exc.retry_at - time.time(), interval)
+    retry_at = exc.retry_at if isinstance(exc, RateLimited) else None
+    if retry_at is not None and math.isfinite(retry_at):
+        return max(retry_at - time.time(), interval)
     return float(max(interval, 1.0) * 2**failures)
 
 

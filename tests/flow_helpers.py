@@ -43,6 +43,23 @@ def sign_in(url: str, user: str, password: str, *, follow: bool = True) -> httpx
         return browser.get(answer.headers["Location"])
 
 
+def raw_get(port: int, target: str, host: str | None = None, *, timeout: float = 5.0) -> bytes:
+    """Send one hand-made GET to the listener (``host=None``: no Host header at all) and
+    return the whole answer, read until the listener hangs up."""
+    head = f"GET {target} HTTP/1.1\r\n" + (f"Host: {host}\r\n" if host is not None else "")
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall((head + "Connection: close\r\n\r\n").encode("latin-1"))
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    """The status code of a raw HTTP answer."""
+    return int(answer.split(b" ", 2)[1])
+
+
 def in_thread(target: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
     """Run ``target`` in a thread; its return value or exception lands in the list."""
     out: list[object] = []
