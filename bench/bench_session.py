@@ -81,7 +81,7 @@ class Admin:
         return sum(1 for e in events if e["grant_type"] == "refresh_token")
 
     def clear(self) -> None:
-        self.http.post("/events/clear")
+        self.http.post("/events/clear", json={})
 
 
 def per_request(send: Callable[[], object], count: int) -> float:

@@ -39,6 +39,7 @@ GENERIC_CLIENT = (
 )
 B64URL_43 = re.compile(r"^[A-Za-z0-9_-]{43}$")
 ERROR_TYPE = "application/json;charset=UTF-8"
+JSON = {"Content-Type": "application/json"}  # what every state-changing /admin call must send
 
 
 def check_response(response: httpx.Response) -> None:

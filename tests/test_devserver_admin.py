@@ -1,4 +1,4 @@
-"""The /admin controls over HTTP (loopback only), and that they match the Python controls."""
+"""The /admin controls over HTTP (loopback, JSON), and that they match the Python controls."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from devserver_helpers import (
     DEFAULT,
     GRACE,
     INVALID_SCOPE,
+    JSON,
     RT_INVALID,
     api,
     assert_error,
@@ -88,7 +89,7 @@ def test_events_since_and_clear(fresh: tuple[DevServer, httpx.Client]) -> None:
     assert events == [asdict(event) for event in dev.events]
     assert isinstance(events, list) and len(events) == 3
     assert _ok(http.get("/admin/events", params={"since": 2})) == events[2:]
-    assert _ok(http.post("/admin/events/clear")) == {"ok": True}
+    assert _ok(http.post("/admin/events/clear", json={})) == {"ok": True}
     assert _ok(http.get("/admin/events")) == []
     assert dev.events == []
     _bad(http.get("/admin/events", params={"since": "x"}), "invalid literal")
@@ -125,8 +126,8 @@ def test_login_as_errors(shared: tuple[DevServer, httpx.Client]) -> None:
     assert bad_scope.status_code == 400
     assert bad_scope.json() == {"error": "invalid_scope", "error_description": INVALID_SCOPE}
     _bad(http.post("/admin/login_as", json={"scopes": 5}), "")
-    _bad(http.post("/admin/login_as", content=b"[1, 2]"), "JSON object")
-    _bad(http.post("/admin/login_as", content=b"{not json"), "")
+    _bad(http.post("/admin/login_as", content=b"[1, 2]", headers=JSON), "JSON object")
+    _bad(http.post("/admin/login_as", content=b"{not json", headers=JSON), "")
 
 
 def test_approve_and_deny_device(fresh: tuple[DevServer, httpx.Client]) -> None:
@@ -185,7 +186,7 @@ def test_revoke_user(fresh: tuple[DevServer, httpx.Client]) -> None:
 
 def test_rotate_keys(fresh: tuple[DevServer, httpx.Client]) -> None:
     dev, http = fresh
-    body = _ok(http.post("/admin/rotate_keys"))
+    body = _ok(http.post("/admin/rotate_keys", json={}))
     assert isinstance(body, dict)
     kid = body["kid"]
     assert kid in {key.key_id for key in jwks(http).keys}
@@ -265,7 +266,7 @@ def test_faults_and_clear(fresh: tuple[DevServer, httpx.Client]) -> None:
     dev, http = fresh
     assert _ok(http.post("/admin/faults", json={"status": 429, "count": 2})) == {"ok": True}
     assert refresh(http, dev, "web", "x").status_code == 429
-    assert _ok(http.post("/admin/faults/clear")) == {"ok": True}
+    assert _ok(http.post("/admin/faults/clear", json={})) == {"ok": True}
     assert refresh(http, dev, "web", "x").status_code == 400
     _bad(http.post("/admin/faults", json={"status": 418}), "status must be one of")
     _bad(http.post("/admin/faults", json={}), "a fault needs")
@@ -292,7 +293,7 @@ def test_clock_refuses_values_that_would_break_the_server(
     fresh: tuple[DevServer, httpx.Client], body: bytes
 ) -> None:
     dev, http = fresh
-    _bad(http.post("/admin/clock", content=body), "clock")
+    _bad(http.post("/admin/clock", content=body, headers=JSON), "clock")
     assert dev.clock_offset == 0.0
     assert http.get(f"{DEFAULT}/keys").status_code == 200  # the server still answers
     with pytest.raises(SettingsError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from devserver_helpers import JSON
 
 from okta_nb_auth.devserver import DevServer, SettingsError
 
@@ -23,7 +24,7 @@ def test_unbounded_faults_are_refused(dev: DevServer, fault: dict[str, float]) -
 
 def test_oversized_admin_body_is_refused(dev: DevServer) -> None:
     body = b'{"user": "' + b"a" * 70_000 + b'"}'
-    answer = httpx.post(dev.base_url + "/admin/auto_approve", content=body)
+    answer = httpx.post(dev.base_url + "/admin/auto_approve", content=body, headers=JSON)
     assert answer.status_code == 400
     assert "larger than 65536 bytes" in answer.json()["error_description"]
     assert dev.auto_approve is None

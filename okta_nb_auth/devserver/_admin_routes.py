@@ -1,4 +1,8 @@
-"""``/admin`` (loopback only) over :class:`Controls`, and the protected demo API under ``/api``."""
+"""``/admin`` over :class:`Controls`, and the protected demo API under ``/api``.
+
+Who may reach ``/admin`` at all (loopback, this server's Host, no web page, JSON only) is
+decided before routing, by :class:`~._admin_guard.AdminGuard`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from starlette.routing import Route
 
 from ._authority import Authority, BearerFailure
 from ._controls import Controls
-from ._http import is_loopback
 from ._oauth_routes import bearer, bearer_error
 from ._settings import SettingsError
 from ._state import OAuthFailure
@@ -29,6 +32,24 @@ def _bad(message: str, status: int = 400) -> JSONResponse:
 
 
 MAX_ADMIN_BODY = 64 * 1024
+MAX_JSON_DEPTH = 32  # admin bodies are flat; json.loads hits Python's recursion limit near 1000
+
+
+def _check_depth(raw: bytes) -> None:
+    """Refuse JSON nested deeper than :data:`MAX_JSON_DEPTH` before parsing it."""
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            in_string = escaped or byte != 0x22  # a '"' not after a backslash ends it
+            escaped = not escaped and byte == 0x5C
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+        elif byte in b"]}":
+            depth -= 1
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -39,7 +60,11 @@ async def _json(request: Request) -> dict[str, Any]:
             raise ValueError(f"the body is larger than {MAX_ADMIN_BODY} bytes")
     if not raw:
         return {}
-    data = json.loads(raw)
+    _check_depth(bytes(raw))
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise ValueError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError("the body must be a JSON object")
     return data
@@ -83,8 +108,6 @@ class AdminRoutes:
 
     def _wrap(self, fn: Callable[[Request, dict[str, Any]], Any]) -> Handler:
         async def handler(request: Request) -> Response:
-            if not is_loopback(request):
-                return _bad("The admin API answers loopback clients only.", 403)
             try:
                 result = fn(request, await _json(request))
             except OAuthFailure as failure:  # e.g. login_as with an unknown scope

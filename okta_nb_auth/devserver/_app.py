@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._admin_guard import AdminGuard, admin_addresses
 from ._admin_routes import AdminRoutes, DemoApi
 from ._authority import Authority
 from ._browser_routes import BrowserRoutes
@@ -58,7 +59,9 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def build_app(authority: Authority, controls: Controls) -> ASGIApp:
+def build_app(authority: Authority, controls: Controls, *, port: int | None = None) -> ASGIApp:
+    """Every route, behind :class:`AdminGuard`: ``/admin`` accepts the Host of
+    ``authority.base_url`` and, given the bound ``port``, the loopback names with that port."""
     settings = authority.settings
     routes = [
         *OAuthRoutes(authority, settings.max_body_bytes, settings.rate_limit_per_minute).routes(),
@@ -67,7 +70,8 @@ def build_app(authority: Authority, controls: Controls) -> ASGIApp:
         *DemoApi(authority).routes(),
     ]
     app = Starlette(routes=routes, exception_handlers={500: _server_error})
-    return _DateHeader(app, authority.store.clock)
+    guarded = AdminGuard(app, admin_addresses(authority.base_url, port))
+    return _DateHeader(guarded, authority.store.clock)
 
 
 class _DropFilter(logging.Filter):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote_plus
@@ -30,8 +29,9 @@ def _basic(authorization: str) -> tuple[str, str]:
     if scheme.lower() != "basic" or not value:
         raise _invalid_client(BAD_HEADER)
     try:
+        # A str with non-ASCII characters (a header's obs-text) raises a plain ValueError.
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII input
         raise _invalid_client(BAD_HEADER) from None
     client_id, sep, secret = decoded.partition(":")
     if not sep or not client_id:

@@ -27,6 +27,35 @@ def _checked_offset(offset: float) -> float:
     return offset
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return _is_int(value) or isinstance(value, float)
+
+
+def _check_fault(
+    status: int | None, count: int, latency: float, drop: bool, html: bool | None
+) -> None:
+    """:class:`SettingsError` for a fault that is malformed or would hang the server."""
+    if status is not None and (not _is_int(status) or status not in FAULT_STATUSES):
+        raise SettingsError(f"status must be one of {FAULT_STATUSES}, not {status!r}")
+    if not _is_int(count):
+        raise SettingsError(f"count must be a whole number of calls, not {type(count).__name__}")
+    if not _is_number(latency):
+        raise SettingsError(f"latency must be a number of seconds, not {type(latency).__name__}")
+    if not isinstance(drop, bool) or not isinstance(html, (bool, type(None))):
+        raise SettingsError("drop must be true or false, and html true, false or null")
+    if count < 1 or latency < 0 or (status is None and not drop and not latency):
+        raise SettingsError("a fault needs count >= 1 and a status, latency > 0 or drop")
+    if count > MAX_FAULT_COUNT or not math.isfinite(latency) or latency > MAX_FAULT_LATENCY:
+        raise SettingsError(
+            f"a fault applies to at most {MAX_FAULT_COUNT} calls and adds at most "
+            f"{MAX_FAULT_LATENCY:.0f} s of latency"
+        )
+
+
 class Controls:
     """Every run-time control of the dev server; each method is also an ``/admin`` route."""
 
@@ -122,15 +151,7 @@ class Controls:
         ``status`` 429 answers with Okta's rate-limit headers and body, 500 with
         ``server_error`` JSON, 502/503/504 with an HTML page, as a load balancer would.
         """
-        if status is not None and status not in FAULT_STATUSES:
-            raise SettingsError(f"status must be one of {FAULT_STATUSES}, not {status!r}")
-        if count < 1 or latency < 0 or (status is None and not drop and not latency):
-            raise SettingsError("a fault needs count >= 1 and a status, latency > 0 or drop")
-        if count > MAX_FAULT_COUNT or latency > MAX_FAULT_LATENCY:
-            raise SettingsError(
-                f"a fault applies to at most {MAX_FAULT_COUNT} calls and adds at most "
-                f"{MAX_FAULT_LATENCY:.0f} s of latency"
-            )
+        _check_fault(status, count, latency, drop, html)
         as_html = status in (502, 503, 504) if html is None else html
         fault = Fault(count=count, status=status, latency=latency, drop=drop, html=as_html)
         with self.store.lock:

@@ -135,7 +135,7 @@ class DevServer:
             self._controls.set_auto_approve(self._auto_approve)
         quiet_dropped_connections()
         config = uvicorn.Config(
-            build_app(self._authority, self._controls),
+            build_app(self._authority, self._controls, port=self.port),
             log_level="warning",
             lifespan="off",
             date_header=False,
