@@ -1,4 +1,5 @@
-"""Presenter mode: what a projected screen must not show (e-mail addresses, device user codes).
+"""Presenter mode: what a projected screen must not show (e-mail addresses, people's names,
+device user codes).
 
 On when ``OKTA_NB_AUTH_PRESENTER=1`` is in the environment or an explicit ``presenter=True``
 says so. Pure functions, no I/O besides reading the environment in :func:`presenter_on`.
@@ -13,7 +14,9 @@ from collections.abc import Mapping
 
 __all__ = [
     "CODE_MASK",
+    "NAME_CLAIMS",
     "PRESENTER_ENV",
+    "mask_claim",
     "mask_email",
     "mask_name",
     "mask_user",
@@ -21,8 +24,8 @@ __all__ = [
     "presenter_on",
 ]
 
-#: Set to ``1`` to mask e-mail addresses and user codes in the notebooks, the login widget and
-#: the dev server's pages.
+#: Set to ``1`` to mask e-mail addresses, names and user codes in the notebooks, the login widget
+#: and the dev server's pages.
 PRESENTER_ENV = "OKTA_NB_AUTH_PRESENTER"
 #: What a device user code looks like on a projected screen.
 CODE_MASK = "••••••••"
@@ -31,6 +34,11 @@ _EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-
 # Okta's and the dev server's user codes: eight consonants (no vowels, so no words).
 _USER_CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{8}\b")
 _NAMED = re.compile(r"^(?P<name>.+?) <(?P<email>[^<>]+)>$")
+# "Ada Lovelace <ada@example.com>" inside a longer text: the capitalised words before <e-mail>.
+_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
+_NAMED_IN_TEXT = re.compile(rf"\b(?P<name>(?:{_WORD} +)*{_WORD}) <(?P<email>[^<>\s]+@[^<>\s]+)>")
+#: ID-token claims that name a person (OIDC standard claims), masked by :func:`mask_claim`.
+NAME_CLAIMS = ("name", "given_name", "family_name", "preferred_username", "email")
 
 
 def presenter_on(presenter: bool | None = None, environ: Mapping[str, str] | None = None) -> bool:
@@ -42,9 +50,11 @@ def presenter_on(presenter: bool | None = None, environ: Mapping[str, str] | Non
 
 
 def masked(text: str, presenter: bool | None = None) -> str:
-    """``text`` with e-mail addresses and user codes hidden when presenter mode is on."""
+    """``text`` with e-mail addresses, names written ``Name <e-mail>`` and user codes hidden
+    when presenter mode is on."""
     if not presenter_on(presenter):
         return text
+    text = _NAMED_IN_TEXT.sub(lambda m: mask_user(m.group(0)), text)
     text = _EMAIL.sub(lambda m: f"{m.group(1)}…@{m.group(2)}", text)
     return _USER_CODE.sub(CODE_MASK, text)
 
@@ -71,3 +81,11 @@ def mask_user(user: str) -> str:
     if "@" in user:
         return mask_email(user.strip())
     return mask_name(user)
+
+
+def mask_claim(key: str, value: object) -> object:
+    """A claim's value as a projected screen may show it: the :data:`NAME_CLAIMS` masked like
+    the login widget masks who signed in, every other claim as it is."""
+    if key in NAME_CLAIMS and isinstance(value, str):
+        return mask_email(value) if "@" in value else mask_name(value)
+    return value

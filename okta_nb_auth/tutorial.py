@@ -28,8 +28,9 @@ import httpx
 from ._config import OktaConfig
 from ._exceptions import ConfigError
 from ._models import TokenSet
-from ._presenter import PRESENTER_ENV, masked
+from ._presenter import PRESENTER_ENV, mask_claim, masked
 from ._protocol import refresh_request
+from ._tutorial_hints import current_shell, install_hints
 from ._tutorial_kernel import Kernel, run_everywhere
 from ._tutorial_plot import plot_timeline
 from .store import FileStore, TokenStore, resolve_store
@@ -75,7 +76,8 @@ def claims(token: str) -> dict[str, Any]:
 
 
 class _MaskingStream:
-    """A stdout/stderr wrapper that masks e-mail addresses and user codes (presenter mode)."""
+    """A stdout/stderr wrapper that masks e-mail addresses, ``Name <e-mail>`` and user codes
+    (presenter mode)."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -89,8 +91,8 @@ class _MaskingStream:
 
 
 def presenter_mode(on: bool = True) -> None:
-    """Mask e-mail addresses and user codes in everything printed from now on (or stop),
-    and in the login widgets and dev servers made after (through ``OKTA_NB_AUTH_PRESENTER``)."""
+    """Mask e-mail addresses, names and user codes in everything printed from now on (or
+    stop), and in the login widgets and dev servers made after (``OKTA_NB_AUTH_PRESENTER``)."""
     if on:
         os.environ[PRESENTER_ENV] = "1"
     else:
@@ -138,6 +140,8 @@ class Tutorial:
             env["OKTA_NB_AUTH_CACHE"] = str(store.root)
         if self.dev is not None:
             env["OKTA_NB_AUTH_TUTORIAL_API"] = self.dev.api_url
+        if self.presenter:  # its login widgets mask too (the notebook masks what it prints)
+            env[PRESENTER_ENV] = "1"
         kernel = Kernel(name, env, offset=lambda: self.dev.clock_offset if self.dev else 0.0)
         self._kernels.append(kernel)
         return kernel
@@ -220,7 +224,9 @@ class Tutorial:
         print(masked(str(value), self.presenter))
 
     def show_claims(self, token: str, keys: Iterable[str] | None = None) -> None:
-        """Print a token's claims (decoded, not verified), one per line, masked for presenters.
+        """Print a token's claims (decoded, not verified), one per line, masked for presenters
+        (e-mail addresses, and the claims that name a person: ``name``, ``given_name``,
+        ``family_name``, ``preferred_username``, ``email``).
 
         ``jti`` and ``at_hash`` are shortened: not secret, but token-shaped noise.
         """
@@ -230,7 +236,9 @@ class Tutorial:
                 value = payload[key]
                 if key in ("jti", "at_hash") and isinstance(value, str):
                     value = value[:6] + "…"
-                self.show(f"{key:>10}: {json.dumps(value)}")
+                if self.presenter:
+                    value = mask_claim(key, value)
+                self.show(f"{key:>10}: {json.dumps(value, ensure_ascii=False)}")
 
     def finish(self) -> None:
         """The last cell: nothing stops, so every cell above can still be run again."""
@@ -297,9 +305,16 @@ def setup(
     message says what is missing or wrong. ``dev_only="reason"`` is for notebooks that show
     what only the dev server can (misconfigured apps, fast-forwarded time, injected faults):
     they start their own dev server even when ``OKTA_*`` is set, and say so.
-    ``presenter=True`` (or ``OKTA_NB_AUTH_PRESENTER=1``) masks e-mail addresses and user codes
-    in everything printed.
+    ``presenter=True`` (or ``OKTA_NB_AUTH_PRESENTER=1``) masks e-mail addresses, people's
+    names and user codes in everything printed.
+
+    In IPython it also registers one-line hints (once per kernel) for a refused connection to
+    a stopped dev server and for a name a cell above has not defined yet (see
+    :mod:`okta_nb_auth._tutorial_hints`).
     """
+    shell = current_shell()
+    if shell is not None:
+        install_hints(shell)
     env = os.environ if environ is None else environ
     if presenter is None:
         presenter = env.get(PRESENTER_ENV) == "1"

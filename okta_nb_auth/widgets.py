@@ -20,13 +20,14 @@ import anyio
 
 from ._choose import choose_flow
 from ._config import OktaConfig
+from ._exceptions import LoginTimeout
 from ._login_controller import LoginController
-from ._login_text import html_parts, plain_text
-from ._presenter import presenter_on
+from ._login_text import _UNKNOWN_USER, STORED_USER, html_parts, plain_text
+from ._presenter import mask_user, presenter_on
 from ._session import AuthSession
 from .store._select import StoreChoice, resolve_store
 
-__all__ = ["LoginWidget", "login"]
+__all__ = ["LoginWidget", "WaitTimeout", "login"]
 
 INSTALL_HINT = "pip install 'okta-nb-auth[widgets]'"
 
@@ -40,6 +41,21 @@ def _ipywidgets() -> Any:
 
 def _display(obj: object, **kwargs: Any) -> None:
     importlib.import_module("IPython.display").display(obj, **kwargs)
+
+
+class WaitTimeout(LoginTimeout, TimeoutError):
+    """``widget.wait(timeout)`` ran out of time; the login itself goes on.
+
+    A :class:`~okta_nb_auth.LoginTimeout` (so one line in IPython, not a traceback) and a
+    builtin :class:`TimeoutError` (what ``wait()`` and ``wait_async()`` raised before).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(
+            f"Not signed in after {timeout:g} s, and the login goes on: finish the sign-in the "
+            "widget shows, then run this cell again (the widget's Cancel button stops it)."
+        )
+        self.timeout = timeout
 
 
 class LoginWidget:
@@ -117,15 +133,22 @@ class LoginWidget:
 
     @property
     def user(self) -> str | None:
-        """Who signed in (``Name <email>`` from the verified ID token), or None."""
+        """Who signed in (``Name <email>`` from the verified ID token), or None.
+
+        In presenter mode it reads as the widget shows it (``A… L… <a…@example.com>``), so a
+        cell that prints it shows no name either; ``session.okta_auth.id_claims`` holds the
+        verified claims unmasked.
+        """
         if self.session is None or not self._control.user:
             return None
-        return self._control.user
+        user = self._control.user
+        shown = self.presenter and user not in (STORED_USER, _UNKNOWN_USER)
+        return mask_user(user) if shown else user
 
     @property
     def presenter(self) -> bool:
         """Presenter mode: the view masks the user code (its link still fills it in) and
-        shortens names and e-mail addresses to initials. :attr:`user` is never masked."""
+        shortens names and e-mail addresses to initials, :attr:`user` too."""
         return self._control.presenter
 
     @presenter.setter
@@ -164,6 +187,9 @@ class LoginWidget:
     def wait(self, timeout: float | None = None) -> AuthSession:
         """Block until signed in and return the session; raise the login's error if it failed.
 
+        After ``timeout`` seconds, :class:`WaitTimeout` (a ``LoginTimeout`` and a
+        ``TimeoutError``) says what to do; the login goes on and ``wait()`` can run again.
+
         A kernel interrupt (Ctrl-C) cancels the login. While a cell waits, the widget's
         buttons and paste box cannot act: for the paste fallback, do not call ``wait()`` first.
         """
@@ -174,7 +200,8 @@ class LoginWidget:
                 if session is not None:
                     return session
                 if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"Not signed in after {timeout} s; the login goes on.")
+                    assert timeout is not None
+                    raise WaitTimeout(timeout)
                 self._control.current().done.wait(0.1)
         except KeyboardInterrupt:
             self.cancel()
@@ -182,12 +209,13 @@ class LoginWidget:
 
     async def wait_async(self, timeout: float | None = None) -> AuthSession:
         """The async twin of :meth:`wait` (``await widget.wait_async()`` or ``await widget``)."""
-        with anyio.fail_after(timeout):
+        with anyio.move_on_after(timeout):
             while True:
                 session = self._control.outcome()
                 if session is not None:
                     return session
                 await anyio.sleep(0.05)
+        raise WaitTimeout(timeout or 0.0)  # only a deadline ends the loop without a return
 
     def __await__(self) -> Generator[Any, None, AuthSession]:
         return self.wait_async().__await__()

@@ -48,3 +48,31 @@ def test_every_cell_runs_again_after_run_all(path: Path) -> None:
                 if len(lines) != 1:  # an OktaAuthError renders as one line: what to do
                     problems.append(f"cell {index}: {error['ename']}: {error['evalue'][:200]}")
     assert not problems, "\n".join(problems)
+
+
+def test_a_kernel_shows_one_line_for_a_cell_run_too_early_or_a_stopped_server() -> None:
+    """The set-up cell's hints in a real kernel (ipykernel sends them as error outputs)."""
+    notebook = nbformat.v4.new_notebook()
+    for source in (
+        "import httpx\nfrom okta_nb_auth.tutorial import setup\n\ntut = setup()",
+        "print(session)",  # a cell above it has not run
+        "tut.close()\nhttpx.get(tut.dev.api_url + '/whoami')",  # after a stop
+        "1 / 0",
+    ):
+        notebook.cells.append(nbformat.v4.new_code_cell(source))
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True)
+    client.execute()
+    setup_cell, early, stopped, other = (errors_of(cell) for cell in notebook.cells)
+    assert setup_cell == []
+    assert [error["traceback"] for error in early] == [
+        [
+            "NameError: 'session' is not defined yet: run the cells above first "
+            "(Run > Run All Above Selected Cell)."
+        ]
+    ]
+    (refused,) = stopped
+    assert refused["ename"] == "ConnectError" and len(refused["traceback"]) == 1
+    assert "is not running" in refused["traceback"][0]
+    assert "re-run the notebook's first cell (setup)" in refused["traceback"][0]
+    (division,) = other
+    assert division["ename"] == "ZeroDivisionError" and len(division["traceback"]) > 1

@@ -4,12 +4,14 @@ The "real Okta" here is a dev server in another process (the cells cannot reach 
 controls, as they could not reach Okta's), with device logins approved automatically: the
 room demo of notebooks/README.md. Each notebook uses that server or says in its first cell
 that it needs its own and why; every skipped cell says it skipped; a cell that waits for a
-sign-in says so first; the shared server is named a dev server, not an Okta org.
+sign-in (``tut.login()``, a login widget's ``wait()``) says so first; the shared server is
+named a dev server, not an Okta org.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +25,8 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CLI = Path(sys.executable).parent / "okta-nb-auth"
 AUTO_APPROVE = ("--auto-approve", "ada@example.com")
+# widget.wait(...), await widget.wait_async(...): blocks on a sign-in (tut.wait moves a clock).
+SIGN_IN_WAIT = re.compile(r"(?<!\btut)\.wait(_async)?\(")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +80,13 @@ def test_notebook_runs_against_another_org(
             assert "Skipped: this cell" in shown, f"a silent skip: {cell.source[:60]}"
         elif "tut.login(" in cell.source and "it runs on its own dev server" not in first:
             assert "This cell waits until you sign in" in shown, cell.source[:60]
+        elif SIGN_IN_WAIT.search(cell.source):  # a login widget's wait(): say so before it
+            assert first_line(cell).startswith("This cell waits until you sign in ("), cell.source
+
+
+def first_line(cell: nbformat.NotebookNode) -> str:
+    """The first line a code cell showed."""
+    return text_of(cell).lstrip().split("\n", 1)[0]
 
 
 def text_of(cell: nbformat.NotebookNode) -> str:

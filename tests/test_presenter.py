@@ -8,17 +8,21 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
+import nbformat
 import pytest
 from flow_helpers import in_thread, loopback_config, result_of, sign_in
+from nbclient import NotebookClient
 
 from okta_nb_auth import LoginWidget, login
 from okta_nb_auth._login_text import STORED_USER, LoginView, html_parts, plain_text
 from okta_nb_auth._presenter import (
     CODE_MASK,
     PRESENTER_ENV,
+    mask_claim,
     mask_email,
     mask_user,
     masked,
@@ -111,6 +115,24 @@ def test_mask_user(user: str, shown: str) -> None:
     assert mask_user(user) == shown
 
 
+def test_masked_hides_names_written_with_their_address() -> None:
+    text = "Signed in as Ada Lovelace <ada@example.com>; StoreEntry(user='Grace Hopper <g@x.org>')"
+    shown = masked(text, presenter=True)
+    assert shown == (f"Signed in as {SHOWN_ADA}; StoreEntry(user='G… H… <g…@x.org>')")
+    assert masked(shown, presenter=True) == shown  # masking twice changes nothing
+    assert masked("José Álvarez-Núñez <jose@example.es>", presenter=True) == "J… Á… <j…@example.es>"
+    assert masked(text, presenter=False) == text
+
+
+def test_mask_claim_hides_the_claims_that_name_a_person() -> None:
+    assert [mask_claim(key, "Ada Lovelace") for key in ("name", "given_name")] == ["A… L…"] * 2
+    assert mask_claim("family_name", "Lovelace") == "L…"
+    assert mask_claim("preferred_username", ADA) == "a…@example.com"
+    assert mask_claim("email", ADA) == "a…@example.com"
+    assert mask_claim("sub", "00uXGC8rcr3rnq8aaUj7") == "00uXGC8rcr3rnq8aaUj7"
+    assert mask_claim("exp", 1795965493) == 1795965493
+
+
 def test_masked_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "ada@example.com entered KRHQZHQG"
     assert masked(text) == text and not presenter_on()
@@ -175,7 +197,9 @@ def test_presenter_env_masks_the_widget_html_and_text(device_dev: DevServer) -> 
         assert f"Signed in as {SHOWN_ADA}" in repr(widget)
         state = synced_state(widget) + repr(widget)
         assert ADA not in state and "Lovelace" not in state
-        assert widget.user == "Ada Lovelace <ada@example.com>"  # Python values are not masked
+        assert widget.user == SHOWN_ADA  # what a cell prints reads as the widget does
+        widget.presenter = False
+        assert widget.user == "Ada Lovelace <ada@example.com>"
     finally:
         finish(widget)
 
@@ -345,3 +369,50 @@ def test_cli_presenter_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     assert seen["presenter"] is True
     assert devserver_cli.main(["--port", "0"]) == 2
     assert seen["presenter"] is None  # None: OKTA_NB_AUTH_PRESENTER decides
+
+
+# -- whole notebooks ---------------------------------------------------------------------------
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+USER_CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{8}\b")  # the dev server's and Okta's codes
+
+
+def strings_in(node: Any) -> Iterator[str]:
+    """Every string in an output or in the widget state, whatever its MIME type."""
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from strings_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from strings_in(value)
+    elif isinstance(node, str):
+        yield node
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["02_offline_access", "07_widget_login", "08_stay_signed_in"])
+def test_a_notebook_run_by_a_presenter_shows_no_name_address_or_code(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PRESENTER_ENV, "1")
+    for variable in ("OKTA_DOMAIN", "OKTA_ISSUER", "OKTA_CLIENTID", "OKTA_CLIENT_ID"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("OKTA_NB_AUTH_DEVSERVER_CONFIG", raising=False)
+    path = NOTEBOOKS / f"{name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    ).execute()
+    outputs = [cell.get("outputs", []) for cell in notebook.cells]
+    widgets = notebook.metadata.get("widgets", {})
+    state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state")
+    assert state or name == "02_offline_access", "no widget state: the test would miss it"
+    shown = "\n".join(strings_in([outputs, widgets]))
+    for private in (ADA, "Ada Lovelace", "Lovelace"):
+        assert private not in shown
+    assert USER_CODE.findall(shown) == []
+    assert "A… L…" in shown  # who signed in is still shown, as the widget shows it

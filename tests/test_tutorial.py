@@ -276,3 +276,42 @@ def test_dev_only_notebooks_start_their_own_server_and_say_so(
         assert "fast-forwards time, which only the dev server can do" in capsys.readouterr().out
     finally:
         tut.close()
+
+
+def test_presenter_show_claims_masks_the_claims_that_name_a_person(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from okta_nb_auth.tutorial import presenter_mode
+
+    keys = ["name", "given_name", "family_name", "preferred_username", "email", "sub"]
+    tut = setup(environ={})
+    try:
+        id_token = tut.login("native").id_token
+        assert id_token is not None
+        tut.show_claims(id_token, keys)
+        plain = capsys.readouterr().out
+        tut.presenter = True
+        tut.show_claims(id_token, keys)
+        shown = capsys.readouterr().out
+    finally:
+        presenter_mode(False)
+        tut.close()
+    assert 'name: "Ada Lovelace"' in plain and 'email: "ada@example.com"' in plain
+    assert "Ada" not in shown and "Lovelace" not in shown and "ada@" not in shown
+    assert '      name: "A… L…"' in shown and '     email: "a…@example.com"' in shown
+    sub = claims(id_token)["sub"]
+    assert f'       sub: "{sub}"' in shown  # an ID, not a person's name: shown as it is
+
+
+def test_a_presenters_other_kernels_mask_too() -> None:
+    from okta_nb_auth.tutorial import presenter_mode
+
+    code = "import os\nprint(os.environ.get('OKTA_NB_AUTH_PRESENTER'))"
+    tut = setup(environ={}, presenter=True)
+    try:
+        assert tut.kernel("presenting").run(code) == "1\n"
+        tut.presenter = False
+        assert tut.kernel("not presenting").run(code) == "None\n"
+    finally:
+        presenter_mode(False)
+        tut.close()

@@ -17,6 +17,7 @@ from flow_helpers import in_thread, loopback_config, result_of, sign_in
 from okta_nb_auth import AuthSession, LoginRequired, LoginTimeout, LoginWidget, login
 from okta_nb_auth._login_text import BUTTON_CLASS, LINK_STYLE, LoginView, html_parts
 from okta_nb_auth.devserver import DevServer
+from okta_nb_auth.widgets import WaitTimeout
 
 ADA, ADA_PASSWORD = "ada@example.com", "analytical-engine"
 
@@ -184,7 +185,7 @@ def test_wrong_password_on_the_page_leaves_it_waiting(device_dev: DevServer) -> 
         form = {"user_code": code.user_code, "username": ADA, "action": "allow"}
         page = httpx.post(f"{device_dev.base_url}/activate", data={**form, "password": "nope"})
         assert page.status_code == 401
-        with pytest.raises(TimeoutError):
+        with pytest.raises(TimeoutError):  # what wait() raised before: still caught
             widget.wait(0.2)
         assert widget.state == "waiting"
         page = httpx.post(
@@ -192,6 +193,39 @@ def test_wrong_password_on_the_page_leaves_it_waiting(device_dev: DevServer) -> 
         )
         assert page.status_code == 200
         assert widget.wait(WAIT).tokens is not None
+    finally:
+        finish(widget)
+
+
+def test_a_wait_that_times_out_says_what_to_do_in_one_line(device_dev: DevServer) -> None:
+    widget = make(device_dev)
+    try:
+        with pytest.raises(WaitTimeout) as info:
+            widget.wait(0.2)
+        error = info.value
+        assert isinstance(error, LoginTimeout) and isinstance(error, TimeoutError)
+        assert isinstance(error, LoginRequired) and error.timeout == 0.2
+        assert str(error) == (
+            "Not signed in after 0.2 s, and the login goes on: finish the sign-in the widget "
+            "shows, then run this cell again (the widget's Cancel button stops it)."
+        )
+        assert error._render_traceback_() == [f"WaitTimeout: {error}"]  # IPython: one line
+        assert widget.state == "waiting"  # the login goes on, and can still finish
+        code = widget._control.current().code
+        assert code is not None
+        device_dev.approve_device(code.user_code, ADA)
+        assert widget.wait(WAIT) is widget.session
+    finally:
+        finish(widget)
+
+
+@pytest.mark.anyio
+async def test_an_async_wait_that_times_out_raises_the_same(device_dev: DevServer) -> None:
+    widget = make(device_dev)
+    try:
+        with pytest.raises(WaitTimeout, match=r"^Not signed in after 0\.2 s, and the login"):
+            await widget.wait_async(0.2)
+        assert widget.state == "waiting"
     finally:
         finish(widget)
 
