@@ -59,7 +59,10 @@ def _is_loopback(host: str) -> bool:
 def is_dev_issuer(issuer: str) -> bool:
     """True for a plain-http issuer on a loopback host: a server on this computer (the dev
     server), never an Okta org, which is always https on a public name."""
-    parts = urlsplit(issuer.strip())
+    try:
+        parts = urlsplit(issuer.strip())
+    except ValueError:  # not a URL at all: certainly no dev server (OktaConfig says why)
+        return False
     return parts.scheme == "http" and _is_loopback(parts.hostname or "")
 
 
@@ -130,7 +133,7 @@ def _split(url: str, what: str) -> SplitResult:
             raise ValueError("whitespace or control characters")
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError for a port out of range or not a number
-        httpx.URL(url)
+        _ = httpx.URL(url).host  # what the first request will do: IDNA, ports, characters
     except (ValueError, httpx.InvalidURL) as exc:
         raise ConfigError(
             f"The {what} {url[:200]!r} is not a valid URL ({exc}). Copy it again from the "

@@ -61,13 +61,14 @@ def discovery_url(issuer: str) -> str:
 def _check_endpoint(issuer: str, name: str, url: str) -> None:
     """An endpoint must be an absolute URL we can send to, https unless the issuer is not."""
     try:
-        parsed = httpx.URL(url)
+        parsed: httpx.URL | None = httpx.URL(url)
+        host = parsed.host if parsed is not None else ""  # decodes IDNA: may raise
     except (httpx.InvalidURL, ValueError, TypeError):
-        parsed = None
+        parsed, host = None, ""
     secure_enough = parsed is not None and (
         parsed.scheme == "https" or (parsed.scheme == "http" and issuer.startswith("http:"))
     )
-    if parsed is None or not secure_enough or not parsed.host:
+    if parsed is None or not secure_enough or not host:
         raise ProtocolError(
             f"The discovery document of {issuer} gives an unusable {name!r} (not an absolute "
             "https URL): this server is not behaving like Okta. Check the issuer URL."

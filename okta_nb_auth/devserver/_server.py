@@ -17,6 +17,7 @@ import uvicorn
 
 from .._models import TokenSet
 from .._presenter import presenter_on
+from .._verify import forget_issuer
 from ._app import build_app, quiet_dropped_connections
 from ._authority import Authority
 from ._controls import Controls
@@ -131,6 +132,8 @@ class DevServer:
         base = self._public_url or f"http://{shown_host}:{self.port}"
         self._authority = Authority(self._settings, base, self._clock)
         self._controls = Controls(self._authority)
+        for server in self._authority.servers.values():
+            forget_issuer(server.issuer)  # new keys at a URL an earlier server may have used
         if self._auto_approve:
             self._controls.set_auto_approve(self._auto_approve)
         quiet_dropped_connections()
