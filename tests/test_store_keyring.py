@@ -397,3 +397,72 @@ def test_without_the_keyring_package(dev: DevServer, monkeypatch: pytest.MonkeyP
         pytest.raises(LoginRequired, match="no token store to resume from"),
     ):
         AuthSession.from_store(dev.config("native"), store="keyring")
+
+
+# ---------------------------------------------------------------- the default store
+
+
+class Recommended:
+    """A backend keyring recommends (priority 1 or more), like macOS Keychain."""
+
+    priority = 5.0
+
+    def __init__(self) -> None:
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, name: str) -> str | None:
+        return self.secrets.get((service, name))
+
+    def set_password(self, service: str, name: str, value: str) -> None:
+        self.secrets[(service, name)] = value
+
+    def delete_password(self, service: str, name: str) -> None:
+        self.secrets.pop((service, name), None)
+
+
+@pytest.fixture
+def chosen_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """What keyring.get_keyring() returns (set by the test); the cached choice is cleared."""
+    import keyring
+
+    from okta_nb_auth.store._keyring import recommended_backend
+
+    backend: list[Any] = []
+    monkeypatch.delenv("OKTA_NB_AUTH_STORE", raising=False)
+    monkeypatch.setattr(keyring, "get_keyring", lambda: backend[0])
+    recommended_backend.cache_clear()
+    yield backend
+    recommended_backend.cache_clear()
+
+
+def test_the_default_store_is_the_keyring_when_keyring_recommends_its_backend(
+    chosen_backend: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from okta_nb_auth import FileStore
+
+    chosen_backend.append(Recommended())
+    store = resolve_store("default")
+    assert isinstance(store, KeyringStore) and "Recommended" in store.location
+    monkeypatch.setenv("OKTA_NB_AUTH_STORE", "file")  # the variable still decides first
+    assert isinstance(resolve_store("default"), FileStore)
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        lambda: PlaintextKeyring(),
+        lambda: __import__("keyring.backends.fail").backends.fail.Keyring(),
+    ],
+    ids=["plain-text-file", "failing"],
+)
+def test_the_default_store_is_the_file_store_otherwise(
+    chosen_backend: list[Any], backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from okta_nb_auth import FileStore
+    from okta_nb_auth.store._keyring import recommended_backend
+
+    chosen_backend.append(backend())
+    assert isinstance(resolve_store("default"), FileStore)
+    recommended_backend.cache_clear()
+    monkeypatch.setitem(sys.modules, "keyring", None)  # keyring not installed at all
+    assert isinstance(resolve_store("default"), FileStore)

@@ -7,6 +7,7 @@ refreshes lock files in a private directory (by default the :class:`FileStore` d
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from ._entry import EntryKey, StoreEntry, dump_entry, load_entry
 from ._file import FileStore
 from ._lock import FileRefreshLock
 
-__all__ = ["SERVICE", "KeyringStore", "working_backend"]
+__all__ = ["SERVICE", "KeyringStore", "recommended_backend", "working_backend"]
 
 SERVICE = "okta-nb-auth"
 _INSTALL = "pip install 'okta-nb-auth[keyring]'"
@@ -26,6 +27,27 @@ _FIX = (
     " Check the keyring backend ('python -m keyring diagnose'; it may be locked), or use the "
     "file store (store='file')."
 )
+
+
+@functools.cache
+def recommended_backend() -> bool:
+    """True when keyring is installed and its own choice is a backend it recommends (priority
+    1 or more, such as macOS Keychain, Windows Credential Locker or an unlocked Secret
+    Service), not a plain-text or failing one. Decided once per process: asking takes time."""
+    try:
+        import keyring
+        from keyring.backends import chainer
+    except ImportError:
+        return False
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # a backend that breaks while being chosen is no choice
+        return False
+    chosen = backend.backends if isinstance(backend, chainer.ChainerBackend) else [backend]
+    return any(
+        float(getattr(b, "priority", 0)) >= 1 and not type(b).__module__.startswith("keyrings.alt")
+        for b in chosen
+    )
 
 
 def working_backend() -> Any:

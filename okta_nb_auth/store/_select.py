@@ -1,7 +1,8 @@
 """Which store a ``store=`` argument means: a store object, ``None`` (nothing kept), or a name.
 
-Names: ``"default"`` (``$OKTA_NB_AUTH_STORE``, else ``"file"``), ``"file"``, ``"keyring"``,
-``"memory"`` (this process only) and ``"none"``.
+Names: ``"default"`` (``$OKTA_NB_AUTH_STORE``; else ``"keyring"`` when keyring is installed
+and recommends its backend, such as macOS Keychain; else ``"file"``), ``"file"``,
+``"keyring"``, ``"memory"`` (this process only) and ``"none"``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ _NAMES = ("default", "file", "keyring", "memory", "none")
 _PROCESS_MEMORY = MemoryStore()
 
 
+def _default_name() -> str:
+    from ._keyring import recommended_backend
+
+    return "keyring" if recommended_backend() else "file"
+
+
 def resolve_store(store: StoreChoice) -> TokenStore | None:
     """The store object for ``store`` (None: keep nothing); :class:`ConfigError` for an
     unknown name. A keyring without a working backend gives a warning and None."""
@@ -27,7 +34,7 @@ def resolve_store(store: StoreChoice) -> TokenStore | None:
         return store
     name = store
     if name == "default":
-        name = os.environ.get(STORE_ENV, "").strip().lower() or "file"
+        name = os.environ.get(STORE_ENV, "").strip().lower() or _default_name()
     if name not in _NAMES or name == "default":
         raise ConfigError(
             f"Unknown token store {store!r} (from {STORE_ENV} or store=): use one of "
