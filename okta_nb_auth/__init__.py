@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._auth import OktaAuth
-from ._choose import choose_flow
 from ._config import DEFAULT_SCOPES, OktaConfig
 from ._discovery import DiscoveryCache, ServerMetadata
 from ._exceptions import (
@@ -23,12 +22,11 @@ from ._exceptions import (
     TokenVerificationError,
     TransientError,
 )
-from ._flows import LoginResult, device_login
-from ._loopback import pkce_login
 from ._models import TokenSet
 from ._protocol import make_pkce, pkce_challenge
 from ._session import AsyncAuthSession, AuthSession
 from ._verify import TokenVerifier, verify_access_token
+from .logins import LoginResult, choose_flow, device_login, pkce_login
 from .store import FileStore, KeyringStore, MemoryStore, StoreEntry, TokenStore
 from .widgets import LoginWidget, login
 

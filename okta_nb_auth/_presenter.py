@@ -1,5 +1,5 @@
-"""Presenter mode: what a projected screen must not show (e-mail addresses, people's names,
-device user codes).
+"""Who signed in, as people read it (:func:`describe_user`), and presenter mode: what a
+projected screen must not show (e-mail addresses, people's names, device user codes).
 
 On when ``OKTA_NB_AUTH_PRESENTER=1`` is in the environment or an explicit ``presenter=True``
 says so. Pure functions, no I/O besides reading the environment in :func:`presenter_on`.
@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
     "CODE_MASK",
     "NAME_CLAIMS",
     "PRESENTER_ENV",
+    "UNKNOWN_USER",
+    "describe_user",
     "mask_claim",
     "mask_email",
     "mask_name",
@@ -29,6 +32,8 @@ __all__ = [
 PRESENTER_ENV = "OKTA_NB_AUTH_PRESENTER"
 #: What a device user code looks like on a projected screen.
 CODE_MASK = "••••••••"
+#: Who signed in when the ID-token claims name nobody (no name, e-mail or subject).
+UNKNOWN_USER = "unknown user"
 
 _EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 # Okta's and the dev server's user codes: eight consonants (no vowels, so no words).
@@ -39,6 +44,15 @@ _WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
 _NAMED_IN_TEXT = re.compile(rf"\b(?P<name>(?:{_WORD} +)*{_WORD}) <(?P<email>[^<>\s]+@[^<>\s]+)>")
 #: ID-token claims that name a person (OIDC standard claims), masked by :func:`mask_claim`.
 NAME_CLAIMS = ("name", "given_name", "family_name", "preferred_username", "email")
+
+
+def describe_user(claims: Mapping[str, Any]) -> str:
+    """``Ada Lovelace <ada@example.com>`` from ID-token claims (never a token)."""
+    name = claims.get("name")
+    email = claims.get("email") or claims.get("preferred_username")
+    if name and email and name != email:
+        return f"{name} <{email}>"
+    return str(name or email or claims.get("sub", UNKNOWN_USER))
 
 
 def presenter_on(presenter: bool | None = None, environ: Mapping[str, str] | None = None) -> bool:
@@ -74,7 +88,7 @@ def mask_name(name: str) -> str:
 
 def mask_user(user: str) -> str:
     """``Ada Lovelace <ada@example.com>`` → ``A… L… <a…@example.com>``; a bare e-mail or name
-    (the forms :func:`~okta_nb_auth._login_text.describe_user` gives) is masked alike."""
+    (the forms :func:`describe_user` gives) is masked alike."""
     match = _NAMED.match(user.strip())
     if match:
         return f"{mask_name(match['name'])} <{mask_email(match['email'])}>"

@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from . import _login_cli
+from .logins import _cli as _login_cli
 
 __all__ = ["main"]
 

@@ -18,13 +18,12 @@ from typing import Any
 
 import anyio
 
-from ._choose import choose_flow
 from ._config import OktaConfig
 from ._exceptions import LoginTimeout
-from ._login_controller import LoginController
-from ._login_text import _UNKNOWN_USER, STORED_USER, html_parts, plain_text
-from ._presenter import mask_user, presenter_on
+from ._presenter import UNKNOWN_USER, mask_user, presenter_on
 from ._session import AuthSession
+from .logins import LoginController, choose_flow
+from .logins._text import STORED_USER, html_parts, plain_text
 from .store._select import StoreChoice, resolve_store
 
 __all__ = ["LoginWidget", "WaitTimeout", "login"]
@@ -142,7 +141,7 @@ class LoginWidget:
         if self.session is None or not self._control.user:
             return None
         user = self._control.user
-        shown = self.presenter and user not in (STORED_USER, _UNKNOWN_USER)
+        shown = self.presenter and user not in (STORED_USER, UNKNOWN_USER)
         return mask_user(user) if shown else user
 
     @property

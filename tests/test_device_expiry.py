@@ -10,7 +10,8 @@ import pytest
 from fake_okta import CLIENT_ID, ISSUER, FakeOkta, json_response
 
 from okta_nb_auth import AuthSession, LoginTimeout, OktaConfig, ProtocolError
-from okta_nb_auth._flows import (
+from okta_nb_auth.devserver import DevServer
+from okta_nb_auth.logins._device import (
     DeviceCode,
     PollStatus,
     Waiter,
@@ -18,7 +19,6 @@ from okta_nb_auth._flows import (
     poll_device,
     start_device,
 )
-from okta_nb_auth.devserver import DevServer
 
 CONFIG = OktaConfig(issuer=ISSUER, client_id=CLIENT_ID)
 PENDING = json_response(400, {"error": "authorization_pending"})

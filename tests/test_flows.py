@@ -10,10 +10,15 @@ import pytest
 from flow_helpers import free_port, in_thread, loopback_config, result_of, sign_in
 
 from okta_nb_auth import AuthSession, LoginCancelled, LoginRequired, LoginTimeout, ProtocolError
-from okta_nb_auth._choose import choose_flow
-from okta_nb_auth._flows import DeviceCode, PollStatus, device_login
-from okta_nb_auth._loopback import AuthCodeLogin, pkce_login
 from okta_nb_auth.devserver import DevServer
+from okta_nb_auth.logins import (
+    AuthCodeLogin,
+    DeviceCode,
+    PollStatus,
+    choose_flow,
+    device_login,
+    pkce_login,
+)
 
 ADA, ADA_PASSWORD = "ada@example.com", "analytical-engine"
 

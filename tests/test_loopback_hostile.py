@@ -15,8 +15,9 @@ import pytest
 from flow_helpers import in_thread, loopback_config, raw_get, result_of, sign_in, status_of
 
 from okta_nb_auth import AuthSession, LoginCancelled, LoginRequired, ProtocolError
-from okta_nb_auth._loopback import AuthCodeLogin, _Handler
 from okta_nb_auth.devserver import DevServer
+from okta_nb_auth.logins import AuthCodeLogin
+from okta_nb_auth.logins._listener import _Handler
 
 ADA, ADA_PASSWORD = "ada@example.com", "analytical-engine"
 LONG_HANDLER_TIMEOUT = 60.0  # the joins below allow 15 s: ending before it is no timeout

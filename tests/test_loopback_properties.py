@@ -23,7 +23,7 @@ from okta_nb_auth import (
     OktaConfig,
     ProtocolError,
 )
-from okta_nb_auth._loopback import AuthCodeLogin
+from okta_nb_auth.logins import AuthCodeLogin
 
 BOUNDED = settings(max_examples=150, deadline=None, database=None)
 AUTHORIZE = f"{ISSUER}/v1/authorize"

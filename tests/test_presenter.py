@@ -18,7 +18,6 @@ from flow_helpers import in_thread, loopback_config, result_of, sign_in
 from nbclient import NotebookClient
 
 from okta_nb_auth import LoginWidget, login
-from okta_nb_auth._login_text import STORED_USER, LoginView, html_parts, plain_text
 from okta_nb_auth._presenter import (
     CODE_MASK,
     PRESENTER_ENV,
@@ -31,6 +30,7 @@ from okta_nb_auth._presenter import (
 from okta_nb_auth.devserver import DevServer, DevServerError
 from okta_nb_auth.devserver import _cli as devserver_cli
 from okta_nb_auth.devserver._settings import SettingsError
+from okta_nb_auth.logins._text import STORED_USER, LoginView, html_parts, plain_text
 
 ADA, ADA_PASSWORD = "ada@example.com", "analytical-engine"
 SHOWN_ADA = "A… L… <a…@example.com>"

@@ -11,10 +11,10 @@ import jwt
 import pytest
 
 from okta_nb_auth import ConfigError, OktaAuthError, TokenSet
-from okta_nb_auth._tutorial_plot import LEGEND
 from okta_nb_auth.devserver import DevServer, Event
 from okta_nb_auth.devserver._settings import DEVICE_GRANT
 from okta_nb_auth.tutorial import claims, masked, plot_timeline, setup
+from okta_nb_auth.tutorial._plot import LEGEND
 
 
 def test_no_okta_variables_starts_the_dev_server_on_loopback() -> None:

@@ -10,7 +10,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from okta_nb_auth._tutorial_hints import HANDLED, install_hints
+from okta_nb_auth.tutorial._hints import HANDLED, install_hints
 
 RUN_ABOVE = "run the cells above first (Run > Run All Above Selected Cell)."
 

@@ -15,8 +15,8 @@ import pytest
 from flow_helpers import in_thread, loopback_config, result_of, sign_in
 
 from okta_nb_auth import AuthSession, LoginRequired, LoginTimeout, LoginWidget, login
-from okta_nb_auth._login_text import BUTTON_CLASS, LINK_STYLE, LoginView, html_parts
 from okta_nb_auth.devserver import DevServer
+from okta_nb_auth.logins._text import BUTTON_CLASS, LINK_STYLE, LoginView, html_parts
 from okta_nb_auth.widgets import WaitTimeout
 
 ADA, ADA_PASSWORD = "ada@example.com", "analytical-engine"

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._exceptions import StoreError
-from .._login_text import describe_user
 from .._models import TokenSet
+from .._presenter import describe_user
 from .._secret import digest
 
 __all__ = ["FORMAT", "VERSION", "EntryKey", "StoreEntry", "digest", "dump_entry", "load_entry"]

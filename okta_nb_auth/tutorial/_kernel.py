@@ -5,20 +5,16 @@ The parent sends one JSON line per command (``{"offset": s, "code": "..."}``) on
 stdin; the child runs the code in one persistent namespace and answers one JSON line (what it
 printed, and the error's type and message if it raised). ``offset`` keeps the child's
 ``clock`` on the dev server's fast-forwarded clock. Nothing listens on a socket: only the
-parent that started the process can send it code.
+parent that started the process can send it code. The child's side is :mod:`._child`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 __all__ = ["Kernel", "run_everywhere"]
 
@@ -39,7 +35,7 @@ class Kernel:
     ) -> None:
         self.name, self._offset = name, offset
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "okta_nb_auth._tutorial_kernel"],
+            [sys.executable, "-m", "okta_nb_auth.tutorial._child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -89,33 +85,3 @@ def run_everywhere(kernels: Iterable[Kernel], code: str) -> list[str]:
     for kernel in chosen:
         kernel.send(code)
     return [kernel.answer() for kernel in chosen]
-
-
-def _namespace(state: dict[str, float]) -> dict[str, Any]:
-    import okta_nb_auth
-    from okta_nb_auth import OktaConfig
-
-    names: dict[str, Any] = {name: getattr(okta_nb_auth, name) for name in okta_nb_auth.__all__}
-    names["config"] = OktaConfig.from_env()
-    names["api"] = os.environ.get("OKTA_NB_AUTH_TUTORIAL_API", "")
-    names["clock"] = lambda: time.time() + state["offset"]
-    return names
-
-
-def _serve() -> None:
-    state = {"offset": 0.0}
-    names = _namespace(state)
-    for line in sys.stdin:
-        command = json.loads(line)
-        state["offset"] = float(command["offset"])
-        out, error = io.StringIO(), None
-        try:
-            with contextlib.redirect_stdout(out):
-                exec(command["code"], names)  # noqa: S102 - code from the parent notebook only
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        print(json.dumps({"out": out.getvalue(), "error": error}), flush=True)
-
-
-if __name__ == "__main__":
-    _serve()

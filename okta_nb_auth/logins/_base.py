@@ -14,19 +14,18 @@ from typing import Any
 
 import httpx
 
-from ._config import OktaConfig
-from ._discovery import ServerMetadata, discovery_flow
-from ._drive import network_error, run_sync
-from ._exceptions import ConfigError, LoginCancelled
-from ._login_text import describe_user
-from ._models import TokenSet
-from ._protocol import parse_token_response, server_skew
-from ._session import AuthSession
+from .._config import OktaConfig
+from .._discovery import ServerMetadata, discovery_flow
+from .._drive import network_error, run_sync
+from .._exceptions import ConfigError, LoginCancelled
+from .._models import TokenSet
+from .._presenter import describe_user
+from .._protocol import parse_token_response, server_skew
+from .._session import AuthSession
 
 __all__ = [
     "LoginResult",
     "Waiter",
-    "describe_user",
     "discover",
     "finish_login",
     "send",

@@ -10,13 +10,11 @@ through :func:`html.escape`; no token ever reaches these functions. With ``prese
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from html import escape
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ._presenter import CODE_MASK, mask_user, masked
+from .._presenter import CODE_MASK, UNKNOWN_USER, mask_user, masked
 
 __all__ = [
     "BUTTON_CLASS",
@@ -25,14 +23,12 @@ __all__ = [
     "LoginView",
     "ago_text",
     "clock_text",
-    "describe_user",
     "html_parts",
     "plain_text",
 ]
 
 #: Who is signed in when the token store has no ID-token claims to say it.
 STORED_USER = "the stored user"
-_UNKNOWN_USER = "unknown user"
 
 
 @dataclass(frozen=True)
@@ -53,22 +49,13 @@ class LoginView:
     presenter: bool = False  # presenter mode: mask the user code, names and e-mail addresses
 
 
-def describe_user(claims: Mapping[str, Any]) -> str:
-    """``Ada Lovelace <ada@example.com>`` from ID-token claims (never a token)."""
-    name = claims.get("name")
-    email = claims.get("email") or claims.get("preferred_username")
-    if name and email and name != email:
-        return f"{name} <{email}>"
-    return str(name or email or claims.get("sub", _UNKNOWN_USER))
-
-
 def _screen(view: LoginView) -> LoginView:
     """What may be shown: in presenter mode, names and e-mail addresses shortened, user codes
     in free text masked (the structured ``user_code`` is kept: the link needs it)."""
     if not view.presenter:
         return view
     user = view.user
-    if user and user not in (STORED_USER, _UNKNOWN_USER):
+    if user and user not in (STORED_USER, UNKNOWN_USER):
         user = mask_user(user)
     return replace(
         view,

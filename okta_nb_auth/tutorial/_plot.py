@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._models import TokenSet
-    from .devserver import Event
+    from .._models import TokenSet
+    from ..devserver import Event
 
 __all__ = ["LEGEND", "plot_timeline"]
 

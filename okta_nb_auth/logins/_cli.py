@@ -14,13 +14,13 @@ import sys
 import time
 from typing import TextIO
 
-from ._config import OktaConfig
-from ._exceptions import ConfigError, LoginCancelled, LoginRequired, OktaAuthError
-from ._flows import DeviceCode, PollStatus, device_login
-from ._login_text import ago_text, clock_text
-from ._session import AuthSession
-from .store._base import TokenStore
-from .store._select import resolve_store
+from .._config import OktaConfig
+from .._exceptions import ConfigError, LoginCancelled, LoginRequired, OktaAuthError
+from .._session import AuthSession
+from ..store._base import TokenStore
+from ..store._select import resolve_store
+from ._device import DeviceCode, PollStatus, device_login
+from ._text import ago_text, clock_text
 
 __all__ = ["add_arguments", "run", "run_logout", "run_status"]
 

@@ -14,8 +14,9 @@ import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ._config import DEV_REDIRECT_URI, REDIRECT_URI_ENV, OktaConfig
-from ._exceptions import ConfigError
+from .._config import DEV_REDIRECT_URI, REDIRECT_URI_ENV, OktaConfig
+from .._exceptions import ConfigError
+from ._listener import loopback_port
 
 __all__ = ["FLOWS", "FlowChoice", "choose_flow", "local_browser"]
 
@@ -98,8 +99,6 @@ def choose_flow(
 
 def redirect_problem(redirect_uri: str | None) -> str | None:
     """Why ``redirect_uri`` cannot bring a browser login back to this kernel, or None."""
-    from ._loopback import loopback_port
-
     if not redirect_uri:
         return f"{REDIRECT_URI_ENV} is not set (or redirect_uri=... in OktaConfig)"
     try:

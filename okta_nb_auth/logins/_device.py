@@ -3,9 +3,9 @@
 Nothing here prints. Progress is reported through callbacks (``on_code``, ``on_poll``), so a
 widget, a terminal or a test can show it. Waiting goes through :class:`Waiter`: by default a
 ``threading.Event`` wait that a cancel cuts short; tests inject ``sleep`` and ``clock``.
-Every flow ends with :func:`finish_login` (:mod:`okta_nb_auth._flow_base`): the ID token is
-verified, then the tokens are set on an :class:`~okta_nb_auth.AuthSession` (a new one, or the
-caller's, which a re-login resumes). Authorization code + PKCE is in :mod:`._loopback`.
+Every flow ends with :func:`finish_login` (:mod:`._base`): the ID token is verified, then the
+tokens are set on an :class:`~okta_nb_auth.AuthSession` (a new one, or the caller's, which a
+re-login resumes). Authorization code + PKCE is in :mod:`._pkce`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from ._config import OktaConfig
-from ._exceptions import (
+from .._config import OktaConfig
+from .._exceptions import (
     LoginRequired,
     LoginTimeout,
     OktaAuthError,
@@ -29,17 +29,17 @@ from ._exceptions import (
     RateLimited,
     TransientError,
 )
-from ._flow_base import LoginResult, Waiter, discover, finish_login, send, token_call
-from ._models import TokenSet
-from ._protocol import (
+from .._models import TokenSet
+from .._protocol import (
     DEVICE_CODE_GRANT,
     device_authorize_request,
     device_code_request,
     error_from_response,
     json_body,
 )
-from ._session import AuthSession
-from .store._select import StoreChoice
+from .._session import AuthSession
+from ..store._select import StoreChoice
+from ._base import LoginResult, Waiter, discover, finish_login, send, token_call
 
 __all__ = [
     "DeviceCode",

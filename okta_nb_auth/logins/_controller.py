@@ -13,16 +13,17 @@ import time
 import weakref
 from collections.abc import Callable
 
+from .._config import OktaConfig
+from .._exceptions import LoginCancelled, LoginRequired, OktaAuthError
+from .._models import TokenSet
+from .._presenter import describe_user
+from .._session import AuthSession
+from ..store._base import TokenStore
 from ._choose import FlowChoice
-from ._config import OktaConfig
-from ._exceptions import LoginCancelled, LoginRequired, OktaAuthError
-from ._flows import DeviceCode, LoginResult, PollStatus, Waiter, finish_login, poll_device
-from ._flows import start_device as _start_device
-from ._login_text import STORED_USER, LoginView, ago_text, describe_user
-from ._loopback import AuthCodeLogin
-from ._models import TokenSet
-from ._session import AuthSession
-from .store._base import TokenStore
+from ._device import DeviceCode, LoginResult, PollStatus, Waiter, finish_login, poll_device
+from ._device import start_device as _start_device
+from ._pkce import AuthCodeLogin
+from ._text import STORED_USER, LoginView, ago_text
 
 __all__ = ["LoginController"]
 

@@ -25,18 +25,18 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._config import OktaConfig
-from ._exceptions import ConfigError
-from ._models import TokenSet
-from ._presenter import PRESENTER_ENV, mask_claim, masked
-from ._protocol import refresh_request
-from ._tutorial_hints import current_shell, install_hints
-from ._tutorial_kernel import Kernel, run_everywhere
-from ._tutorial_plot import plot_timeline
-from .store import FileStore, TokenStore, resolve_store
+from .._config import OktaConfig
+from .._exceptions import ConfigError
+from .._models import TokenSet
+from .._presenter import PRESENTER_ENV, mask_claim, masked
+from .._protocol import refresh_request
+from ..store import FileStore, TokenStore, resolve_store
+from ._hints import current_shell, install_hints
+from ._kernel import Kernel, run_everywhere
+from ._plot import plot_timeline
 
 if TYPE_CHECKING:
-    from .devserver import DevServer
+    from ..devserver import DevServer
 
 __all__ = [
     "Tutorial",
@@ -172,7 +172,7 @@ class Tutorial:
         """Tokens of a completed login: instant on the dev server, the device flow on Okta."""
         if self.dev is not None:
             return self.dev.login_as(user or "ada@example.com", app=app, scopes=scopes)
-        from . import login
+        from .. import login
 
         config = self.config(app) if scopes is None else self.config(app, scopes=scopes)
         self.show("This cell waits until you sign in: open the link below and approve the code.")
@@ -310,7 +310,7 @@ def setup(
 
     In IPython it also registers one-line hints (once per kernel) for a refused connection to
     a stopped dev server and for a name a cell above has not defined yet (see
-    :mod:`okta_nb_auth._tutorial_hints`).
+    :mod:`okta_nb_auth.tutorial._hints`).
     """
     shell = current_shell()
     if shell is not None:
@@ -327,7 +327,7 @@ def setup(
             "dev server on 127.0.0.1 although OKTA_* is set."
         )
     if not present or dev_only:
-        from .devserver import DevServer
+        from ..devserver import DevServer
 
         dev_options.setdefault("config", env.get(DEVSERVER_CONFIG_ENV) or None)
         dev_options.setdefault("presenter", presenter)
