@@ -28,7 +28,7 @@ from ._session import AsyncAuthSession, AuthSession
 from ._verify import TokenVerifier, verify_access_token
 from .logins import LoginResult, choose_flow, device_login, pkce_login
 from .store import FileStore, KeyringStore, MemoryStore, StoreEntry, TokenStore
-from .widgets import LoginWidget, login
+from .widgets import LoginWidget, WaitTimeout, login
 
 if TYPE_CHECKING:
     from .devserver import DevServer
@@ -66,6 +66,7 @@ __all__ = [
     "TokenVerificationError",
     "TokenVerifier",
     "TransientError",
+    "WaitTimeout",
     "__version__",
     "choose_flow",
     "device_login",
