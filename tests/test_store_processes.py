@@ -514,6 +514,8 @@ def test_the_cli_logs_in_shows_the_status_serves_a_notebook_and_logs_out(
     assert config.issuer in status.stdout
     assert config.client_id in status.stdout
     assert "Store:" in status.stdout
+    assert re.search(r"Access token: expires in \d+:\d\d", status.stdout), status.stdout
+    assert "Refresh token: yes." in status.stdout
     assert not JWT.search(shown), shown
     assert entry.tokens.refresh_token not in shown
     assert entry.tokens.access_token not in shown
