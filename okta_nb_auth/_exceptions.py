@@ -7,7 +7,7 @@
     ├── LoginRequired              the user must log in again (``invalid_grant``, no refresh token)
     │   ├── LoginCancelled         a login was stopped (cancel, log out, a second login, Ctrl-C)
     │   └── LoginTimeout           the device code expired or the browser redirect never came
-    │       └── WaitTimeout        widget.wait() gave up waiting; the login goes on (a TimeoutError too)
+    │       └── WaitTimeout        widget.wait() gave up; the login goes on (a TimeoutError)
     ├── TransientError             retry later; the current tokens are kept
     │   ├── RateLimited            HTTP 429, with ``retry_at`` from ``X-Rate-Limit-Reset``
     │   └── KeyFetchError          the signing keys (JWKS) could not be fetched
