@@ -19,6 +19,7 @@ from ._exceptions import ConfigError
 from ._secret import Secret, refuse_pickle
 
 __all__ = [
+    "CA_BUNDLE_ENV",
     "DEFAULT_SCOPES",
     "DEV_REDIRECT_URI",
     "INSECURE_HTTP_ENV",
@@ -32,6 +33,9 @@ DEFAULT_SCOPES: tuple[str, ...] = ("openid", "email", "profile", "offline_access
 
 #: Set to ``1`` to allow ``http://`` issuers on a non-loopback (classroom) network.
 INSECURE_HTTP_ENV = "OKTA_NB_AUTH_ALLOW_INSECURE_HTTP"
+
+#: A PEM file of CAs to trust instead of the default ones (the TLS dev server's CA bundle).
+CA_BUNDLE_ENV = "OKTA_CA_BUNDLE"
 
 #: The redirect URI of the browser (PKCE) flow; ``OKTA_REDIRECTURI`` is read too.
 REDIRECT_URI_ENV = "OKTA_REDIRECT_URI"
@@ -87,6 +91,19 @@ def _check_redirect_uri(redirect_uri: str | None) -> str | None:
             f"it from {REDIRECT_URI_ENV} (or OktaConfig(redirect_uri=...))."
         )
     return uri
+
+
+def _check_ca_bundle(ca_bundle: object) -> str | None:
+    if ca_bundle is None:
+        return None
+    if isinstance(ca_bundle, os.PathLike):
+        ca_bundle = os.fspath(ca_bundle)
+    if not isinstance(ca_bundle, str):
+        raise ConfigError(
+            f"ca_bundle must be the path of a PEM file, not {type(ca_bundle).__name__}: for the "
+            "TLS dev server, pass dev.ca_bundle."
+        )
+    return ca_bundle.strip() or None
 
 
 def _check_text(name: str, value: str) -> None:
@@ -182,6 +199,9 @@ class OktaConfig:
     to ``api://default`` for the ``default`` server (see :attr:`expected_audience`).
     ``redirect_uri`` is the app's Sign-in redirect URI for the browser (PKCE) flow, an absolute
     http(s) URL; the flow's listener needs a loopback one, such as ``http://127.0.0.1:8765/callback``.
+    ``ca_bundle`` is the path of a PEM file of CAs to trust instead of the default ones, such
+    as the TLS dev server's ``dev.ca_bundle``; sessions pass it to httpx as ``verify=`` (unset,
+    httpx's defaults apply, which honour ``SSL_CERT_FILE``).
     """
 
     issuer: str
@@ -192,6 +212,7 @@ class OktaConfig:
     token_endpoint_auth_method: str | None = None
     audience: str | None = None
     allow_insecure_http: bool = field(default=False, compare=False)
+    ca_bundle: str | None = None
 
     def __post_init__(self) -> None:
         if not self.client_id or not isinstance(self.client_id, str):
@@ -201,6 +222,7 @@ class OktaConfig:
         object.__setattr__(self, "issuer", issuer)
         object.__setattr__(self, "redirect_uri", _check_redirect_uri(self.redirect_uri))
         object.__setattr__(self, "scopes", _check_scopes(self.scopes))
+        object.__setattr__(self, "ca_bundle", _check_ca_bundle(self.ca_bundle))
         if self.client_secret is not None:
             if not isinstance(self.client_secret, str):
                 raise ConfigError("client_secret must be a string (or None for a public app).")
@@ -256,7 +278,8 @@ class OktaConfig:
         Reads ``OKTA_ISSUER`` or the article's ``OKTA_DOMAIN``; ``OKTA_CLIENT_ID`` or
         ``OKTA_CLIENTID``; ``OKTA_CLIENT_SECRET`` or ``OKTA_CLIENTSECRET`` (optional);
         ``OKTA_SCOPES`` (space-separated, optional); ``OKTA_REDIRECT_URI`` or
-        ``OKTA_REDIRECTURI`` (optional: the browser flow's redirect URI). Without a redirect
+        ``OKTA_REDIRECTURI`` (optional: the browser flow's redirect URI); ``OKTA_CA_BUNDLE``
+        (optional: a PEM file of CAs to trust, such as the TLS dev server's). Without a redirect
         URI, a dev-server issuer (plain http on a loopback host, see :func:`is_dev_issuer`) gets
         :data:`DEV_REDIRECT_URI`, its native app's; an Okta org gets none (no guessing).
         Keyword ``overrides`` win.
@@ -277,6 +300,9 @@ class OktaConfig:
         redirect_uri = first(REDIRECT_URI_ENV, "OKTA_REDIRECTURI")
         if redirect_uri:
             values["redirect_uri"] = redirect_uri
+        ca_bundle = first(CA_BUNDLE_ENV)
+        if ca_bundle:
+            values["ca_bundle"] = ca_bundle
         values.update(overrides)
         issuer = values.get("issuer")
         if "redirect_uri" not in values and isinstance(issuer, str) and is_dev_issuer(issuer):
@@ -313,7 +339,11 @@ class OktaConfig:
             f"client_secret={_mask_secret(self.client_secret)!r}, scopes={self.scopes!r}, "
             f"redirect_uri={self.redirect_uri!r}, "
             f"token_endpoint_auth_method={self.token_endpoint_auth_method!r}, "
-            f"audience={self.audience!r})"
+            f"audience={self.audience!r}{self._ca_repr()})"
         )
+
+    def _ca_repr(self) -> str:
+        # Only when set, so the repr of a config without one stays as it always was.
+        return "" if self.ca_bundle is None else f", ca_bundle={self.ca_bundle!r}"
 
     __str__ = __repr__

@@ -28,6 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--auto-approve", metavar="USER", help="approve every device login as USER")
     parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https with a certificate from a throwaway CA made at start; its CA bundle's "
+        "path is printed (trust it with SSL_CERT_FILE, OKTA_CA_BUNDLE or verify=)",
+    )
+    parser.add_argument(
+        "--ca-dir",
+        metavar="DIR",
+        help="with --tls: write the CA bundle in DIR (default: a private temporary directory); "
+        "it is removed at exit",
+    )
+    parser.add_argument(
         "--presenter",
         action="store_true",
         help="mask e-mail addresses and user codes on the pages (a projected screen); "
@@ -45,7 +57,22 @@ def _describe(dev: DevServer) -> str:
     lines += [f"    {name:<11} {app.client_id}" for name, app in dev.apps.items()]
     lines.append("  test users:")
     lines += [f"    {user:<20} password: {dev.password(user)}" for user in dev.users]
-    return "\n".join(lines)
+    return "\n".join(lines + _tls_lines(dev.ca_bundle))
+
+
+def _tls_lines(ca_bundle: str | None) -> list[str]:
+    if ca_bundle is None:
+        return []
+    return [
+        "  TLS: https, with a CA made for this run (a new one at every start). Its CA bundle:",
+        f"    {ca_bundle}",
+        "  Trust it as PATH (no 'insecure' switch needed):",
+        "    okta-nb-auth: OktaConfig(..., ca_bundle=PATH) or OKTA_CA_BUNDLE=PATH",
+        "    httpx, ssl, aiohttp, okta-jwt-verifier: SSL_CERT_FILE=PATH (then only it is trusted)",
+        "    requests: REQUESTS_CA_BUNDLE=PATH; Node.js: NODE_EXTRA_CA_CERTS=PATH",
+        "    in code: verify=ssl.create_default_context(cafile=PATH)",
+        "  Browsers do not know this CA: they warn on the sign-in and activation pages.",
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
                 allow_remote=args.allow_remote,
                 public_url=args.public_url,
                 presenter=True if args.presenter else None,
+                tls=args.tls,
+                ca_dir=args.ca_dir,
             )
         for warning in caught:
             print(f"warning: {warning.message}", file=sys.stderr)

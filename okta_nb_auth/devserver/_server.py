@@ -31,8 +31,13 @@ from ._state import Clock, Event
 
 if TYPE_CHECKING:
     from .._config import OktaConfig
+    from ._tls import LocalTLS
 
 __all__ = ["DevServer", "DevServerError"]
+
+UVICORN_OPTIONS: dict[str, Any] = dict(
+    log_level="warning", lifespan="off", date_header=False, server_header=False, access_log=False
+)
 
 
 class DevServerError(RuntimeError):
@@ -70,6 +75,13 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _check_tls(tls: bool, ca_dir: object, public_url: str | None) -> None:
+    if ca_dir is not None and not tls:
+        raise DevServerError("ca_dir (--ca-dir) only applies with tls=True (--tls)")
+    if tls and public_url and not public_url.startswith("https://"):
+        raise DevServerError(f"with TLS the public URL must start with https://, not {public_url}")
+
+
 class DevServer:
     """An Okta-compatible authorization server on loopback, run in a background thread.
 
@@ -81,6 +93,9 @@ class DevServer:
     ``presenter=True`` (CLI: ``--presenter``; default: ``OKTA_NB_AUTH_PRESENTER=1`` or the
     config's ``[server] presenter``) masks e-mail addresses and user codes on the pages a
     person sees (sign-in, /activate and its confirmation, the index); the forms still work.
+    ``tls=True`` (CLI: ``--tls``) serves https with a certificate from a CA made at start (see
+    :attr:`ca_bundle`); ``ca_dir`` is where its CA bundle goes (default: a private temporary
+    directory), removed at stop.
     """
 
     def __init__(
@@ -94,6 +109,8 @@ class DevServer:
         public_url: str | None = None,
         clock_offset: float = 0.0,
         presenter: bool | None = None,
+        tls: bool = False,
+        ca_dir: str | Path | None = None,
     ) -> None:
         if not _is_loopback(host):
             if not allow_remote:
@@ -115,6 +132,9 @@ class DevServer:
         self._settings: ServerSettings = replace(settings, presenter=on)
         self._auto_approve = auto_approve
         self._public_url = public_url.rstrip("/") if public_url else None
+        _check_tls(tls, ca_dir, self._public_url)
+        self._tls_on, self._ca_dir = tls, ca_dir
+        self._tls: LocalTLS | None = None
         self._clock = Clock(clock_offset)
         self._authority: Authority | None = None
         self._controls: Controls | None = None
@@ -126,26 +146,15 @@ class DevServer:
     def start(self, timeout: float = 10.0) -> DevServer:
         if self._thread is not None:
             return self
-        sock = bind_socket(self.host, self.port)
+        self._tls = self._make_tls()
+        try:
+            sock = bind_socket(self.host, self.port)
+        except DevServerError:
+            self._drop_tls()
+            raise
         self.port = sock.getsockname()[1]
-        shown_host = f"[{self.host}]" if ":" in self.host else self.host
-        base = self._public_url or f"http://{shown_host}:{self.port}"
-        self._authority = Authority(self._settings, base, self._clock)
-        self._controls = Controls(self._authority)
-        for server in self._authority.servers.values():
-            forget_issuer(server.issuer)  # new keys at a URL an earlier server may have used
-        if self._auto_approve:
-            self._controls.set_auto_approve(self._auto_approve)
-        quiet_dropped_connections()
-        config = uvicorn.Config(
-            build_app(self._authority, self._controls, port=self.port),
-            log_level="warning",
-            lifespan="off",
-            date_header=False,
-            server_header=False,
-            access_log=False,
-        )
-        self._server = uvicorn.Server(config)
+        self._make_authority()
+        self._server = uvicorn.Server(self._uvicorn_config())
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="okta-devserver", daemon=True
         )
@@ -158,6 +167,36 @@ class DevServer:
             time.sleep(0.01)
         return self
 
+    def _make_tls(self) -> LocalTLS | None:
+        if not self._tls_on:
+            return None
+        from ._tls import LocalTLS  # loaded (with trustme) only when TLS is asked for
+
+        return LocalTLS.for_server(self.host, self._public_url, self._ca_dir)
+
+    def _drop_tls(self) -> None:
+        if self._tls is not None:
+            self._tls.remove()
+        self._tls = None
+
+    def _make_authority(self) -> None:
+        shown_host = f"[{self.host}]" if ":" in self.host else self.host
+        scheme = "https" if self._tls_on else "http"
+        base = self._public_url or f"{scheme}://{shown_host}:{self.port}"
+        self._authority = Authority(self._settings, base, self._clock)
+        self._controls = Controls(self._authority)
+        for server in self._authority.servers.values():
+            forget_issuer(server.issuer)  # new keys at a URL an earlier server may have used
+        if self._auto_approve:
+            self._controls.set_auto_approve(self._auto_approve)
+
+    def _uvicorn_config(self) -> uvicorn.Config:
+        quiet_dropped_connections()
+        app = build_app(self.authority, self.controls, port=self.port)
+        if self._tls is None:
+            return uvicorn.Config(app, **UVICORN_OPTIONS)
+        return self._tls.uvicorn_config(app, **UVICORN_OPTIONS)
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
@@ -165,6 +204,7 @@ class DevServer:
             self._thread.join(timeout=10)
         self._thread = None
         self._server = None
+        self._drop_tls()
 
     def __enter__(self) -> DevServer:
         return self.start()
@@ -214,6 +254,16 @@ class DevServer:
         return self.authority.servers["org"].issuer
 
     @property
+    def ca_bundle(self) -> str | None:
+        """With ``tls=True``: the path of this run's CA bundle (PEM), which clients trust
+        (``OktaConfig(ca_bundle=...)``, ``SSL_CERT_FILE``, ``verify=``); else None."""
+        if not self._tls_on:
+            return None
+        if self._tls is None:
+            raise DevServerError("the CA bundle exists while the server runs: call start() first")
+        return self._tls.ca_bundle
+
+    @property
     def api_url(self) -> str:
         """The protected demo API: ``/whoami``, ``/measurements``, ``/reports`` (demo.read)."""
         return f"{self.base_url}/api"
@@ -257,6 +307,7 @@ class DevServer:
             "scopes": chosen,
             "redirect_uri": settings.redirect_uris[0] if settings.redirect_uris else None,
             "token_endpoint_auth_method": settings.token_endpoint_auth_method,
+            "ca_bundle": self.ca_bundle,
         }
         values.update(overrides)
         return OktaConfig(**values)

@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scopes", help="space-separated scopes (default: openid email profile offline_access)"
     )
     parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="a PEM file of CAs to trust, such as the TLS dev server's ($OKTA_CA_BUNDLE)",
+    )
+    parser.add_argument(
         "--store",
         default="default",
         choices=("default", "file", "keyring", "none"),
@@ -48,6 +53,8 @@ def _config(args: argparse.Namespace) -> OktaConfig:
         overrides["client_id"] = args.client_id
     if args.scopes:
         overrides["scopes"] = tuple(args.scopes.replace(",", " ").split())
+    if args.ca_bundle:
+        overrides["ca_bundle"] = args.ca_bundle
     return OktaConfig.from_env(None, **overrides)
 
 
