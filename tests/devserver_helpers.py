@@ -251,15 +251,19 @@ def api(http: httpx.Client, path: str, access_token: str | None) -> httpx.Respon
 
 
 def device_start(
-    http: httpx.Client, dev: DevServer, scope: str = SCOPES, app: str = "native"
+    http: httpx.Client,
+    dev: DevServer,
+    scope: str = SCOPES,
+    app: str = "native",
+    base: str = DEFAULT,
 ) -> dict[str, Any]:
-    response = post(http, dev, app, f"{DEFAULT}/device/authorize", {"scope": scope})
+    response = post(http, dev, app, f"{base}/device/authorize", {"scope": scope})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
 def device_poll(
-    http: httpx.Client, dev: DevServer, device_code: str, app: str = "native"
+    http: httpx.Client, dev: DevServer, device_code: str, app: str = "native", base: str = DEFAULT
 ) -> httpx.Response:
-    return token(http, dev, app, {"grant_type": DEVICE_GRANT, "device_code": device_code})
+    return token(http, dev, app, {"grant_type": DEVICE_GRANT, "device_code": device_code}, base)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict
 
@@ -18,6 +19,7 @@ from devserver_helpers import (
     refresh,
 )
 
+from okta_nb_auth import AuthSession
 from okta_nb_auth.devserver import DevServer, Event
 
 
@@ -127,3 +129,35 @@ def test_events_are_a_copy_and_can_be_cleared(fresh: tuple[DevServer, httpx.Clie
     assert len(dev.events) == 1
     dev.clear_events()
     assert dev.events == []
+
+
+def test_discovery_and_key_fetches_are_events(fresh: tuple[DevServer, httpx.Client]) -> None:
+    dev, http = fresh
+    paths = [
+        "/oauth2/default/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server/oauth2/default",
+        "/.well-known/openid-configuration",
+        f"{DEFAULT}/keys",
+        "/oauth2/v1/keys",
+        "/oauth2/aus0nope/.well-known/openid-configuration",
+        "/oauth2/aus0nope/v1/keys",
+    ]
+    for path in paths:
+        http.get(path)
+    seen = [(e.endpoint, e.status, e.error, e.grant_type, e.client_id) for e in dev.events]
+    assert seen == [
+        *[("discovery", 200, None, None, None)] * 3,
+        *[("keys", 200, None, None, None)] * 2,
+        ("discovery", 404, "not_found", None, None),
+        ("keys", 404, "not_found", None, None),
+    ]
+    assert all(abs(e.at - dev.now()) < 10 for e in dev.events)
+
+
+def test_a_test_can_count_a_clients_discovery_and_key_fetches(fresh_dev: DevServer) -> None:
+    tokens = fresh_dev.login_as(ADA, "native")
+    with AuthSession(fresh_dev.config("native"), tokens) as session:
+        for _ in range(3):
+            session.refresh()  # each refreshed ID token is verified against the key set
+    counts = Counter(e.endpoint for e in fresh_dev.events)
+    assert counts == {"token": 3, "discovery": 1, "keys": 1}  # both fetched once, then cached

@@ -242,8 +242,8 @@ def test_rate_limit_from_config() -> None:
         assert limited.headers["x-rate-limit-remaining"] == "0"
         reset = int(limited.headers["x-rate-limit-reset"])
         assert reset % 60 == 0 and 0 < reset - dev.now() <= 60
+        assert dev.events[-1].status == 429 and dev.events[-1].error == "rate_limited"
         assert http.get(f"{DEFAULT}/keys").status_code == 200  # keys are not limited
         assert http.get("/.well-known/openid-configuration").status_code == 200
-        assert dev.events[-1].status == 429 and dev.events[-1].error == "rate_limited"
         dev.advance_clock(60)  # the next window
         assert _call(http, dev).status_code == 400

@@ -16,6 +16,7 @@ from ._authority import Authority
 from ._browser_routes import BrowserRoutes
 from ._controls import Controls
 from ._http import DroppedConnection
+from ._metadata_routes import MetadataRoutes
 from ._oauth_routes import OAuthRoutes
 from ._state import Clock
 
@@ -64,6 +65,7 @@ def build_app(authority: Authority, controls: Controls, *, port: int | None = No
     ``authority.base_url`` and, given the bound ``port``, the loopback names with that port."""
     settings = authority.settings
     routes = [
+        *MetadataRoutes(authority).routes(),
         *OAuthRoutes(authority, settings.max_body_bytes, settings.rate_limit_per_minute).routes(),
         *BrowserRoutes(authority, settings.max_body_bytes).routes(),
         *AdminRoutes(controls).routes(),

@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ._app_checks import DEVICE_GRANT, GRANT_TYPES
 from ._authority import Authority
-from ._clients import authenticate_client
-from ._settings import DEVICE_GRANT, GRANT_TYPES, AppSettings
+from ._settings import AppSettings
 from ._state import DeviceRecord, Grant, OAuthFailure, RefreshRecord, opaque
 from ._tokens import AuthServer
 
@@ -55,11 +55,6 @@ class TokenEndpoint:
     def __init__(self, authority: Authority) -> None:
         self.authority = authority
         self.store = authority.store
-
-    def authenticate(
-        self, form: Mapping[str, str], authorization: str | None, query: Mapping[str, str]
-    ) -> AppSettings:
-        return authenticate_client(self.authority.app_by_client_id, form, authorization, query)
 
     # -- /v1/token -------------------------------------------------------------------------
 

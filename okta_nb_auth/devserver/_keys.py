@@ -60,7 +60,9 @@ class KeyRing:
     def sign(self, claims: dict[str, Any]) -> str:
         with self._lock:
             active = next(key for key in self._keys if key.status == "ACTIVE")
-        return jwt.encode(claims, active.private, algorithm="RS256", headers={"kid": active.kid})
+        # Okta's header is {"kid", "alg"} only: PyJWT's default "typ": "JWT" is dropped.
+        headers = {"kid": active.kid, "typ": None}
+        return jwt.encode(claims, active.private, algorithm="RS256", headers=headers)
 
     def decode(self, token: str, **options: Any) -> dict[str, Any]:
         """Verify ``token`` against these keys (RS256 only); raises ``jwt.PyJWTError``."""

@@ -1,4 +1,4 @@
-"""Machine-facing routes: discovery, token, keys, userinfo, introspect, revoke, device authorize.
+"""Machine-facing routes: token, userinfo, introspect, revoke, device authorize.
 
 Each exists for the org server (``/oauth2/v1/...``) and for custom servers
 (``/oauth2/{server_id}/v1/...``), as on Okta.
@@ -6,7 +6,6 @@ Each exists for the org server (``/oauth2/v1/...``) and for custom servers
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -15,9 +14,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._authority import Authority, BearerFailure
+from ._clients import authenticate_client
 from ._grants import TokenEndpoint
 from ._http import DropResponse, not_found, oauth_error, oauth_json, read_form
-from ._metadata import metadata
 from ._settings import AppSettings
 from ._state import Event, Fault, OAuthFailure
 from ._tokens import AuthServer, profile_claims
@@ -29,10 +28,6 @@ SERVER_ERROR = (
     "fulfilling the request."
 )
 USERINFO_SCOPES = ("profile", "email", "address", "phone")
-
-#: Sent with discovery documents, so a tutorial pointed at a shared dev server (a classroom's)
-#: can call it a dev server rather than an Okta org; Okta sends no such header.
-DEV_SERVER_HEADER = {"X-Okta-NB-Auth-Dev-Server": "1"}
 _DISCONNECT_POLL = 0.05  # how often a delayed token call looks for a client that left
 
 
@@ -59,49 +54,14 @@ class OAuthRoutes:
             routes += [
                 Route(f"{prefix}/v1/token", self.token, methods=["POST"]),
                 Route(f"{prefix}/v1/device/authorize", self.device_authorize, methods=["POST"]),
-                Route(f"{prefix}/v1/keys", self.keys, methods=["GET"]),
                 Route(f"{prefix}/v1/userinfo", self.userinfo, methods=["GET", "POST"]),
                 Route(f"{prefix}/v1/introspect", self.introspect, methods=["POST"]),
                 Route(f"{prefix}/v1/revoke", self.revoke, methods=["POST"]),
             ]
-        for path, oauth in (("openid-configuration", False), ("oauth-authorization-server", True)):
-            routes += [
-                Route(f"/.well-known/{path}", self._discovery(oauth), methods=["GET"]),
-                Route(
-                    f"/oauth2/{{server_id}}/.well-known/{path}",
-                    self._discovery(oauth),
-                    methods=["GET"],
-                ),
-            ]
-        routes.append(
-            Route(
-                "/.well-known/oauth-authorization-server/oauth2/{server_id}",
-                self._discovery(True),
-                methods=["GET"],
-            )
-        )
         return routes
 
     def _server(self, request: Request) -> AuthServer | None:
         return self.authority.server(request.path_params.get("server_id", "org"))
-
-    def _discovery(self, oauth: bool) -> Callable[[Request], Awaitable[Response]]:
-        async def discovery(request: Request) -> Response:
-            server = self._server(request)
-            if server is None:
-                return not_found(request.path_params["server_id"])
-            doc = metadata(server, self.authority.base_url, oauth)
-            headers = {"Cache-Control": "max-age=86400, must-revalidate", **DEV_SERVER_HEADER}
-            return JSONResponse(doc, headers=headers)
-
-        return discovery
-
-    async def keys(self, request: Request) -> Response:
-        server = self._server(request)
-        if server is None:
-            return not_found(request.path_params["server_id"])
-        headers = {"Cache-Control": "max-age=3888000, must-revalidate"}  # about 45 days
-        return JSONResponse(server.keys.jwks(), headers=headers)
 
     # -- token endpoint: faults, rate limit, events ----------------------------------------
 
@@ -152,7 +112,14 @@ class OAuthRoutes:
         try:
             if isinstance(form, OAuthFailure):
                 raise form
-            app = self.tokens.authenticate(form, request.headers.get("authorization"), _q(request))
+            app = authenticate_client(
+                self.authority.app_by_client_id,
+                form,
+                request.headers.get("authorization"),
+                _q(request),
+                strict=self.authority.settings.strict_auth_method,
+                ctx=ctx,
+            )
             ctx.update(app=app.name, client_id=app.client_id)
             response = self._dispatch(endpoint, server, app, form, ctx, headers)
         except OAuthFailure as failure:
@@ -231,6 +198,8 @@ class OAuthRoutes:
                 user=text("user"),
                 detail=text("detail"),
                 expires_at=float(expires) if isinstance(expires, (int, float)) else None,
+                auth_method=text("auth_method"),
+                auth_mismatch=text("auth_mismatch"),
             )
         )
 

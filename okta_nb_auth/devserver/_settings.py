@@ -5,6 +5,7 @@ A TOML file can change any of them::
     [server]
     rate_limit_per_minute = 600
     presenter = true              # mask e-mail addresses and user codes on the pages
+    strict_auth_method = true     # only each app's own secret method (Basic or body), not both
 
     [users."ada@example.com"]
     password = "analytical-engine"
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ._app_checks import DEVICE_GRANT, app_problem, coerce
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -41,10 +44,6 @@ __all__ = [
     "load_settings",
 ]
 
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_GRANT)
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
-APP_TYPES = ("web", "native", "browser", "service")
 LOOPBACK_REDIRECTS = ("http://127.0.0.1:8765/callback", "http://localhost:8765/callback")
 
 
@@ -106,9 +105,15 @@ class AppSettings:
     device_interval: int = 5
     assigned_users: tuple[str, ...] | None = None  # None: every user is assigned
     default_scopes: tuple[str, ...] = ()  # client_credentials without a scope
+    #: Refuse a secret sent by the other secret method (Basic header vs form body) with
+    #: ``invalid_client``, as Okta's ``invalid_token_endpoint_auth_method``; by default the
+    #: dev server accepts it, as Okta appears to, and notes it in the event log.
+    strict_auth_method: bool = False
 
     def __post_init__(self) -> None:
-        _check_app(self)
+        problem = app_problem(self)
+        if problem is not None:
+            raise SettingsError(f"app {self.name!r}: {problem}")
 
     @property
     def is_public(self) -> bool:
@@ -119,8 +124,9 @@ class AppSettings:
         rotation = self.rotation + (
             f" (grace {self.grace_period} s)" if self.rotation == "ROTATE" else ""
         )
+        method = self.token_endpoint_auth_method + (" (strict)" if self.strict_auth_method else "")
         return (
-            f"<App {self.name!r}: {self.application_type}, {self.token_endpoint_auth_method}; "
+            f"<App {self.name!r}: {self.application_type}, {method}; "
             f"grants {grants}; access tokens {self.access_token_ttl} s; refresh tokens {rotation}>"
         )
 
@@ -133,71 +139,7 @@ class AppSettings:
                 f"unknown app setting(s) {', '.join(unknown)} for app {self.name!r}; "
                 f"known settings: {', '.join(sorted(known))}"
             )
-        return replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
-
-
-def _coerce(name: str, value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(value)
-    if name == "rotation" and isinstance(value, str):
-        return value.upper()
-    return value
-
-
-_LIST_FIELDS = (
-    "grant_types",
-    "redirect_uris",
-    "post_logout_redirect_uris",
-    "assigned_users",
-    "default_scopes",
-)
-_SECONDS_FIELDS = (
-    "access_token_ttl",
-    "id_token_ttl",
-    "refresh_token_ttl",
-    "refresh_token_idle",
-    "grace_period",
-    "device_code_ttl",
-    "device_interval",
-)
-
-
-def _check_app(app: AppSettings) -> None:
-    def fail(message: str) -> None:
-        raise SettingsError(f"app {app.name!r}: {message}")
-
-    # Types first: a string where a list belongs would make "in" a substring test (a prefix
-    # of a registered redirect URI would match), and a float lifetime is not Okta's integer.
-    for name in _LIST_FIELDS:
-        value = getattr(app, name)
-        if value is None and name == "assigned_users":
-            continue
-        if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
-            fail(f"{name} must be a list of strings")
-    for name in _SECONDS_FIELDS:
-        value = getattr(app, name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            fail(f"{name} must be a whole number of seconds")
-    if app.application_type not in APP_TYPES:
-        fail(f"application_type must be one of {', '.join(APP_TYPES)}")
-    if app.token_endpoint_auth_method not in AUTH_METHODS:
-        fail(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}")
-    for grant in app.grant_types:
-        if grant not in GRANT_TYPES:
-            fail(f"unsupported grant type {grant!r}; supported: {', '.join(GRANT_TYPES)}")
-    if app.token_endpoint_auth_method != "none" and not app.client_secret:
-        fail("a confidential client needs a client_secret")
-    if app.client_secret is not None and not 14 <= len(app.client_secret) <= 100:
-        fail("client_secret must be 14 to 100 characters long, as in Okta")
-    if app.rotation not in ("STATIC", "ROTATE"):
-        fail("rotation must be 'STATIC' or 'ROTATE'")
-    if not 0 <= app.grace_period <= 60:
-        fail("grace_period must be 0 to 60 seconds, as in Okta")
-    for name in ("access_token_ttl", "id_token_ttl", "device_code_ttl"):
-        if getattr(app, name) <= 0:
-            fail(f"{name} must be a positive number of seconds")
-    if app.refresh_token_ttl < 0 or app.refresh_token_idle <= 0 or app.device_interval < 0:
-        fail("refresh_token_ttl >= 0, refresh_token_idle > 0 and device_interval >= 0 required")
+        return replace(self, **{k: coerce(k, v) for k, v in changes.items()})
 
 
 @dataclass(frozen=True)
@@ -211,10 +153,13 @@ class ServerSettings:
     max_body_bytes: int = 64 * 1024
     #: Presenter mode: the pages mask e-mail addresses and user codes (``[server] presenter``).
     presenter: bool = False
+    #: Every app's ``strict_auth_method`` at once (``[server] strict_auth_method``).
+    strict_auth_method: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.presenter, bool):
-            raise SettingsError("[server] presenter must be true or false")
+        for name in ("presenter", "strict_auth_method"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(f"[server] {name} must be true or false")
 
     def user(self, login: str) -> UserSettings:
         try:
@@ -292,7 +237,7 @@ def _app_from_table(name: str, table: Mapping[str, Any], base: AppSettings | Non
     missing = sorted(required - set(table))
     if missing:
         raise SettingsError(f"new app {name!r} needs: {', '.join(missing)}")
-    values = {k: _coerce(k, v) for k, v in table.items()}
+    values = {k: coerce(k, v) for k, v in table.items()}
     values.setdefault("client_id", _okta_id("0oa", "app:" + name))
     # Okta's defaults by app type (spec §2.1, §4.4, §7): PKCE for browser and native apps,
     # ROTATE (leeway 30 s) for SPAs, STATIC for the rest.

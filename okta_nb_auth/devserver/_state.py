@@ -52,7 +52,16 @@ class Clock:
 
 @dataclass(frozen=True)
 class Event:
-    """One call to an OAuth endpoint and its outcome (``error`` is None on success)."""
+    """One call to an OAuth endpoint and its outcome (``error`` is None on success).
+
+    ``endpoint`` is ``token``, ``device_authorize``, ``introspect``, ``revoke``, ``discovery``
+    (any ``.well-known`` document) or ``keys`` (a key set). ``auth_method`` is the client
+    authentication the call used (``client_secret_basic``, ``client_secret_post``, ``none``,
+    ``client_assertion``); ``auth_mismatch`` is ``invalid_token_endpoint_auth_method`` (Okta's
+    System Log reason) when that is not the app's method, whether accepted or refused.
+    ``detail`` says what else happened (``rotated``, ``reuse_detected_family_revoked``, ...),
+    or ``invalid_token_endpoint_auth_method`` when the method is why the call was refused.
+    """
 
     at: float
     endpoint: str
@@ -64,6 +73,8 @@ class Event:
     user: str | None = None
     detail: str | None = None
     expires_at: float | None = None
+    auth_method: str | None = None
+    auth_mismatch: str | None = None
 
 
 @dataclass

@@ -12,7 +12,8 @@ from ._state import AccessRecord, Grant, Store, opaque
 
 __all__ = ["OIDC_SCOPES", "AuthServer", "Minter"]
 
-OIDC_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access", "device_sso")
+# Okta also has device_sso (Native SSO's device_secret), which the dev server does not issue.
+OIDC_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 ORG_ID = _okta_id("00o", "org:dev")
 
 
@@ -37,7 +38,9 @@ class AuthServer:
 
     @property
     def scopes(self) -> tuple[str, ...]:
-        return OIDC_SCOPES + self.custom_scopes
+        """What ``/authorize`` and ``/device/authorize`` accept: OIDC scopes, ``groups`` on the
+        org server (as on Okta), a custom server's own scopes."""
+        return OIDC_SCOPES + (("groups",) if self.is_org else ()) + self.custom_scopes
 
 
 def _at_hash(access_token: str) -> str:
@@ -62,6 +65,8 @@ def profile_claims(user: UserSettings, scopes: tuple[str, ...], full: bool) -> d
         claims["email"] = user.login
         if full:
             claims["email_verified"] = True
+    if "groups" in scopes and full:
+        claims["groups"] = list(user.groups)
     return claims
 
 
