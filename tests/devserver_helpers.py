@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 import httpx
 import jwt
 
-from okta_nb_auth.devserver import DevServer
+from okta_nb_auth.devserver import DevServer, Event
 
 DEFAULT = "/oauth2/default/v1"
 ORG = "/oauth2/v1"
@@ -267,3 +267,8 @@ def device_poll(
     http: httpx.Client, dev: DevServer, device_code: str, app: str = "native", base: str = DEFAULT
 ) -> httpx.Response:
     return token(http, dev, app, {"grant_type": DEVICE_GRANT, "device_code": device_code}, base)
+
+
+def oauth_events(dev: DevServer) -> list[Event]:
+    """The event log without discovery and key-set fetches: the OAuth calls a test counts."""
+    return [e for e in dev.events if e.endpoint not in ("discovery", "keys")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from devserver_helpers import oauth_events
 
 from okta_nb_auth import AuthSession, LoginRequired, device_login
 from okta_nb_auth.devserver import DevServer
@@ -42,7 +43,7 @@ def test_sessions_take_an_injected_clock(fresh_dev: DevServer) -> None:
     fresh_dev.clear_events()
     fresh_dev.advance_clock(290)  # inside the leeway, as both clocks agree
     assert session.get(fresh_dev.api_url + "/whoami").status_code == 200
-    assert [e.grant_type for e in fresh_dev.events] == ["refresh_token"]
+    assert [e.grant_type for e in oauth_events(fresh_dev)] == ["refresh_token"]
     with pytest.raises(ValueError, match="pass clock= to the OktaAuth"):
         AuthSession(config, okta_auth=session.okta_auth, clock=fresh_dev.now)
     session.close()
@@ -58,4 +59,4 @@ async def test_async_sessions_take_an_injected_clock(fresh_dev: DevServer) -> No
         fresh_dev.clear_events()
         fresh_dev.advance_clock(290)
         assert (await session.get(fresh_dev.api_url + "/whoami")).status_code == 200
-    assert [e.grant_type for e in fresh_dev.events] == ["refresh_token"]
+    assert [e.grant_type for e in oauth_events(fresh_dev)] == ["refresh_token"]

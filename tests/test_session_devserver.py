@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from devserver_helpers import oauth_events
 
 from okta_nb_auth import AsyncAuthSession, AuthSession, LoginRequired, OktaAuth, TokenSet
 from okta_nb_auth.devserver import DevServer
@@ -258,13 +259,13 @@ async def test_forced_refresh_and_logout_async(fresh_dev: DevServer) -> None:
         assert seen == [refreshed] and refreshed.access_token != tokens.access_token
         await session.logout()
         assert session.tokens is None
-    assert [e.endpoint for e in fresh_dev.events] == ["token", "revoke", "revoke"]
+    assert [e.endpoint for e in oauth_events(fresh_dev)] == ["token", "revoke", "revoke"]
 
 
 def test_no_tokens_yet_says_log_in_first(fresh_dev: DevServer) -> None:
     with AuthSession(fresh_dev.config()) as session, pytest.raises(LoginRequired, match="log in"):
         session.get(whoami(fresh_dev))
-    assert fresh_dev.events == []
+    assert oauth_events(fresh_dev) == []
 
 
 def test_standalone_auth_uses_and_closes_its_own_client(fresh_dev: DevServer) -> None:
@@ -276,7 +277,7 @@ def test_standalone_auth_uses_and_closes_its_own_client(fresh_dev: DevServer) ->
         fresh_dev.expire_access_tokens(ADA)
         assert client.get(f"{fresh_dev.api_url}/whoami").status_code == 200
     standalone.close()
-    assert [e.grant_type for e in fresh_dev.events] == ["refresh_token"]
+    assert [e.grant_type for e in oauth_events(fresh_dev)] == ["refresh_token"]
 
 
 @pytest.mark.anyio
@@ -286,4 +287,4 @@ async def test_standalone_auth_async(fresh_dev: DevServer) -> None:
         fresh_dev.expire_access_tokens(ADA)
         assert (await client.get(f"{fresh_dev.api_url}/whoami")).status_code == 200
     await standalone.aclose()
-    assert [e.grant_type for e in fresh_dev.events] == ["refresh_token"]
+    assert [e.grant_type for e in oauth_events(fresh_dev)] == ["refresh_token"]

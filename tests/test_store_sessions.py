@@ -20,6 +20,7 @@ from pathlib import Path
 import anyio
 import platformdirs
 import pytest
+from devserver_helpers import oauth_events
 
 import okta_nb_auth.store._file as file_module
 from okta_nb_auth import (
@@ -204,7 +205,7 @@ def test_logout_revokes_and_deletes_the_entry(fresh_dev: DevServer) -> None:
     fresh_dev.clear_events()
     session.logout()
     assert entry_of(fresh_dev, store) is None
-    assert [e.endpoint for e in fresh_dev.events] == ["revoke", "revoke"]
+    assert [e.endpoint for e in oauth_events(fresh_dev)] == ["revoke", "revoke"]
     with pytest.raises(LoginRequired):
         AuthSession.from_store(fresh_dev.config("native"), store=store)
     session.close()
