@@ -6,6 +6,7 @@ request, or any request after DNS rebinding); the server's state must not change
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -209,3 +210,26 @@ def test_admin_addresses() -> None:
     assert {"dev.example.org", "dev.example.org:443", "localhost:8080"} <= proxied.hosts
     assert "https://dev.example.org" in proxied.origins
     assert "http://dev.example.org" not in proxied.origins
+
+
+def test_admin_addresses_of_a_tls_server_are_https_on_loopback() -> None:
+    tls = admin_addresses("https://127.0.0.1:5000", 5000, tls=True)
+    assert {"https://localhost:5000", "https://127.0.0.1:5000", "https://[::1]:5000"} <= (
+        tls.origins
+    )
+    assert "http://localhost:5000" not in tls.origins
+    proxied = admin_addresses("https://dev.example.org", 8080)  # TLS ends at the proxy
+    assert "http://localhost:8080" in proxied.origins
+
+
+def test_a_tls_dev_server_takes_admin_calls_from_its_own_pages() -> None:
+    with DevServer(port=0, tls=True) as dev:
+        assert dev.ca_bundle is not None
+        verify = ssl.create_default_context(cafile=dev.ca_bundle)
+        with httpx.Client(base_url=dev.base_url, verify=verify) as http:
+            for name in ("localhost", "127.0.0.1"):
+                origin = {"Origin": f"https://{name}:{dev.port}", **JSON}
+                answer = http.post("/admin/auto_approve", json={"user": None}, headers=origin)
+                assert answer.status_code == 200, answer.text
+            foreign = {"Origin": f"http://localhost:{dev.port}", **JSON}  # not this server
+            assert http.post("/admin/auto_approve", json={}, headers=foreign).status_code == 403

@@ -52,16 +52,18 @@ def _authorities(host: str, port: int, default: int) -> set[str]:
     return {f"{named}:{port}", named} if port == default else {f"{named}:{port}"}
 
 
-def admin_addresses(base_url: str, port: int | None = None) -> AdminAddresses:
-    """This server's own addresses: ``base_url``'s host, and loopback names with ``port``."""
+def admin_addresses(base_url: str, port: int | None = None, tls: bool = False) -> AdminAddresses:
+    """This server's own addresses: ``base_url``'s host, and loopback names with ``port``
+    (served over https when ``tls``, else http, whatever a proxy's public URL says)."""
     parts = urlsplit(base_url)
     scheme = parts.scheme.lower() or "http"
     default = DEFAULT_PORTS.get(scheme, 80)
     own = _authorities(parts.hostname or "", parts.port or default, default)
     found = {(scheme, a) for a in own}
     if port is not None:
+        local = "https" if tls else "http"
         for name in LOOPBACK_NAMES:
-            found |= {("http", a) for a in _authorities(name, port, 80)}
+            found |= {(local, a) for a in _authorities(name, port, DEFAULT_PORTS[local])}
     return AdminAddresses(
         hosts=frozenset(a for _, a in found),
         origins=frozenset(f"{s}://{a}" for s, a in found),

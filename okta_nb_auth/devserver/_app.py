@@ -60,9 +60,12 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def build_app(authority: Authority, controls: Controls, *, port: int | None = None) -> ASGIApp:
+def build_app(
+    authority: Authority, controls: Controls, *, port: int | None = None, tls: bool = False
+) -> ASGIApp:
     """Every route, behind :class:`AdminGuard`: ``/admin`` accepts the Host of
-    ``authority.base_url`` and, given the bound ``port``, the loopback names with that port."""
+    ``authority.base_url`` and, given the bound ``port``, the loopback names with that port
+    (and their https origins when the server serves ``tls``)."""
     settings = authority.settings
     routes = [
         *MetadataRoutes(authority).routes(),
@@ -72,7 +75,7 @@ def build_app(authority: Authority, controls: Controls, *, port: int | None = No
         *DemoApi(authority).routes(),
     ]
     app = Starlette(routes=routes, exception_handlers={500: _server_error})
-    guarded = AdminGuard(app, admin_addresses(authority.base_url, port))
+    guarded = AdminGuard(app, admin_addresses(authority.base_url, port, tls))
     return _DateHeader(guarded, authority.store.clock)
 
 

@@ -192,7 +192,7 @@ class DevServer:
 
     def _uvicorn_config(self) -> uvicorn.Config:
         quiet_dropped_connections()
-        app = build_app(self.authority, self.controls, port=self.port)
+        app = build_app(self.authority, self.controls, port=self.port, tls=self._tls is not None)
         if self._tls is None:
             return uvicorn.Config(app, **UVICORN_OPTIONS)
         return self._tls.uvicorn_config(app, **UVICORN_OPTIONS)
