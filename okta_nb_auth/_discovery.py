@@ -40,6 +40,8 @@ class ServerMetadata:
     revocation_endpoint: str | None = None
     device_authorization_endpoint: str | None = None
     authorization_endpoint: str | None = None
+    #: RFC 9126 §5: where to push an authorization request (Okta's ``/v1/par``), if offered.
+    pushed_authorization_request_endpoint: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def endpoint(self, name: str) -> str:
@@ -122,6 +124,7 @@ def parse_metadata(issuer: str, response: httpx.Response) -> ServerMetadata:
         revocation_endpoint=optional("revocation_endpoint"),
         device_authorization_endpoint=optional("device_authorization_endpoint"),
         authorization_endpoint=optional("authorization_endpoint"),
+        pushed_authorization_request_endpoint=optional("pushed_authorization_request_endpoint"),
         raw=doc,
     )
 

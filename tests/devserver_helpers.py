@@ -222,6 +222,18 @@ def code_flow(
     return body
 
 
+def push(
+    http: httpx.Client, dev: DevServer, app: str, params: dict[str, str], base: str = DEFAULT
+) -> httpx.Response:
+    """POST an authorization request to ``/v1/par`` as ``app`` (RFC 9126 §2.1)."""
+    return post(http, dev, app, f"{base}/par", params)
+
+
+def pushed_query(dev: DevServer, app: str, request_uri: str) -> dict[str, str]:
+    """What a client opens after a push: only ``client_id`` and ``request_uri`` (RFC 9126 §4)."""
+    return {"client_id": dev.app(app).client_id, "request_uri": request_uri}
+
+
 def jwks(http: httpx.Client, base: str = DEFAULT) -> jwt.PyJWKSet:
     response = http.get(f"{base}/keys")
     assert response.status_code == 200

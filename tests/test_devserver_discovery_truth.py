@@ -17,6 +17,7 @@ import jwt
 import pytest
 from devserver_helpers import (
     ADA,
+    ADA_PASSWORD,
     DEFAULT,
     ORG,
     authorize_params,
@@ -29,6 +30,7 @@ from devserver_helpers import (
     login_code,
     pkce,
     sign_in,
+    txn_of,
 )
 
 from okta_nb_auth.devserver import DevServer
@@ -57,7 +59,6 @@ OKTA_FIELDS = set(
 )
 NOT_SERVED = {
     "registration_endpoint",
-    "pushed_authorization_request_endpoint",
     "request_parameter_supported",
     "request_object_signing_alg_values_supported",
     "id_token_encryption_alg_values_supported",
@@ -68,6 +69,7 @@ NOT_SERVED = {
 }
 POSTED = {"token_endpoint", "introspection_endpoint", "revocation_endpoint"}
 POSTED.add("device_authorization_endpoint")
+POSTED.add("pushed_authorization_request_endpoint")
 AUTH_LISTS = [
     "token_endpoint_auth_methods_supported",
     "introspection_endpoint_auth_methods_supported",
@@ -119,6 +121,31 @@ def test_every_advertised_endpoint_answers(
     for name, url in urls.items():
         response = http.request("POST" if name in POSTED else "GET", url)
         assert response.status_code not in (404, 405), (name, response.status_code)
+
+
+def test_the_advertised_par_endpoint_feeds_the_advertised_authorize_endpoint(
+    dev: DevServer, http: httpx.Client, document: tuple[str, dict[str, Any]]
+) -> None:
+    # RFC 9126: push to pushed_authorization_request_endpoint, then open only client_id and
+    # request_uri at authorization_endpoint; the code works at token_endpoint.
+    _, doc = document
+    beside_token = doc["token_endpoint"].removesuffix("/token") + "/par"
+    assert doc["pushed_authorization_request_endpoint"] == beside_token  # Okta's /v1/par
+    assert "require_pushed_authorization_requests" not in doc  # Okta's documents lack it
+    verifier, challenge = pkce()
+    fields, headers = _credentials(dev, "native", "none")
+    params = authorize_params(dev, "native", challenge=challenge)
+    pushed = http.post(doc["pushed_authorization_request_endpoint"], data=params, headers=headers)
+    assert pushed.status_code == 201, pushed.text
+    query = {**fields, "request_uri": pushed.json()["request_uri"]}
+    with client(dev) as browser:
+        page = browser.get(doc["authorization_endpoint"], params=query)
+        form = {"txn": txn_of(page.text), "username": ADA, "password": ADA_PASSWORD}
+        signed = browser.post(doc["authorization_endpoint"], params=query, data=form)
+    code = _code_from(signed, "query")
+    data = {**fields, "grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+    data["redirect_uri"] = params["redirect_uri"]
+    assert http.post(doc["token_endpoint"], data=data).status_code == 200
 
 
 def test_every_advertised_auth_method_works(

@@ -55,8 +55,9 @@ def app_problem(app: Any) -> str | None:
         value = getattr(app, name)
         if isinstance(value, bool) or not isinstance(value, int):
             return f"{name} must be a whole number of seconds"
-    if not isinstance(app.strict_auth_method, bool):
-        return "strict_auth_method must be true or false"
+    for name in ("strict_auth_method", "require_pushed_authorization_requests"):
+        if not isinstance(getattr(app, name), bool):
+            return f"{name} must be true or false"
     if app.application_type not in APP_TYPES:
         return f"application_type must be one of {', '.join(APP_TYPES)}"
     if app.token_endpoint_auth_method not in AUTH_METHODS:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from urllib.parse import urlencode
 
@@ -12,8 +11,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ._authority import Authority
-from ._http import html_error, not_found, read_form
+from ._authorize_checks import BAD_CLIENT, BAD_REDIRECT, check_request
+from ._http import html_error, not_found, oauth_error, read_form
 from ._pages import activate_page, form_post_page, index_page, login_page, message
+from ._par import PUSHED, PushedRequests
 from ._settings import AppSettings
 from ._state import CodeRecord, OAuthFailure, opaque
 from ._tokens import AuthServer
@@ -21,7 +22,6 @@ from ._tokens import AuthServer
 __all__ = ["BrowserRoutes"]
 
 SESSION_COOKIE = "okta_dev_sid"
-CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 TXN_TTL = 600
 DENIED = "The resource owner or authorization server denied the request."
 
@@ -52,6 +52,7 @@ class BrowserRoutes:
     def __init__(self, authority: Authority, max_body: int) -> None:
         self.authority = authority
         self.store = authority.store
+        self.pushed = PushedRequests(authority)
         self.max_body = max_body
 
     def routes(self) -> list[Route]:
@@ -91,15 +92,16 @@ class BrowserRoutes:
             return not_found(request.path_params["server_id"])
         if request.method == "POST":
             return await self._sign_in(request, server)
-        params = dict(request.query_params)
-        app = self.authority.app_by_client_id(params.get("client_id", ""))
+        query = dict(request.query_params)
+        app = self.authority.app_by_client_id(query.get("client_id", ""))
         if app is None:
-            return html_error("Invalid value for 'client_id' parameter.")
+            return html_error(BAD_CLIENT)
+        try:
+            params = self.pushed.resolve(server, app, query)
+        except OAuthFailure as failure:
+            return oauth_error(failure)
         if params.get("redirect_uri") not in app.redirect_uris:
-            return html_error(
-                "The 'redirect_uri' parameter must be a Login redirect URI in the client app "
-                "settings."
-            )
+            return html_error(BAD_REDIRECT)
         try:
             self._validate(server, app, params)
             session = self._session(request)
@@ -113,6 +115,8 @@ class BrowserRoutes:
                 return self._issue_code(server, app, params, *session)
         except _Redirected as err:
             return _deliver(params, {"error": err.error, "error_description": err.description})
+        except OAuthFailure as failure:  # a pushed request used meanwhile
+            return oauth_error(failure)
         txn = opaque(16)
         with self.store.lock:
             self.store.transactions[txn] = {**params, "_created": str(self.store.clock())}
@@ -120,47 +124,10 @@ class BrowserRoutes:
         return HTMLResponse(page)
 
     def _validate(self, server: AuthServer, app: AppSettings, params: dict[str, str]) -> None:
-        if params.get("response_type") != "code":
-            raise _Redirected(
-                "unsupported_response_type",
-                "The response type is not supported by the authorization server. "
-                "Configured response types: [code].",
-            )
-        if params.get("response_mode", "query") not in ("query", "fragment", "form_post"):
-            raise _Redirected("invalid_request", "The 'response_mode' parameter is not supported.")
-        if not params.get("state"):
-            raise _Redirected(
-                "invalid_request", "The authentication request has an invalid 'state' parameter."
-            )
-        if "authorization_code" not in app.grant_types:
-            raise _Redirected(
-                "unauthorized_client",
-                "The client is not authorized to use the provided grant type. "
-                f"Configured grant types: [{', '.join(app.grant_types)}].",
-            )
         try:
-            self.authority.check_scopes(server, params.get("scope", ""))
+            check_request(self.authority, server, app, params, pushed=PUSHED in params)
         except OAuthFailure as failure:
             raise _Redirected(failure.error, failure.description) from None
-        self._validate_pkce(app, params)
-
-    @staticmethod
-    def _validate_pkce(app: AppSettings, params: dict[str, str]) -> None:
-        challenge = params.get("code_challenge")
-        method = params.get("code_challenge_method")
-        if challenge is None:
-            if app.pkce_required:
-                raise _Redirected(
-                    "invalid_request", "PKCE code challenge is required by the application."
-                )
-            return
-        if method != "S256":
-            raise _Redirected(
-                "invalid_request",
-                "PKCE code challenge method is not supported. Valid values: [S256]",
-            )
-        if not CHALLENGE.match(challenge):
-            raise _Redirected("invalid_request", "PKCE code challenge contains illegal characters.")
 
     def _session(self, request: Request) -> tuple[str, int] | None:
         sid = request.cookies.get(SESSION_COOKIE, "")
@@ -178,7 +145,7 @@ class BrowserRoutes:
             return html_error("This sign-in request has expired. Start the login again.")
         app = self.authority.app_by_client_id(params["client_id"])
         if app is None:
-            return html_error("Invalid value for 'client_id' parameter.")
+            return html_error(BAD_CLIENT)
         if form.get("action") == "cancel":
             self._forget(form["txn"])
             return _deliver(params, {"error": "access_denied", "error_description": DENIED})
@@ -201,6 +168,8 @@ class BrowserRoutes:
             response = self._issue_code(server, app, params, user.login, auth_time)
         except _Redirected as err:
             return _deliver(params, {"error": err.error, "error_description": err.description})
+        except OAuthFailure as failure:  # its pushed request already gave a code
+            return oauth_error(failure)
         sid = secrets.token_urlsafe(24)
         with self.store.lock:
             self.store.sessions[sid] = (user.login, auth_time)
@@ -216,6 +185,7 @@ class BrowserRoutes:
     ) -> Response:
         if app.assigned_users is not None and login not in app.assigned_users:
             raise _Redirected("access_denied", "User is not assigned to the client application.")
+        self.pushed.consume(params)
         record = CodeRecord(
             code=opaque(),
             server_id=server.id,

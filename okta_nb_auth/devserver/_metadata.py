@@ -2,10 +2,11 @@
 
 Every endpoint named here answers, and every method, grant, response type, mode and scope listed
 works. What Okta also advertises but the dev server does not implement is left out (the README's
-fidelity list names it): ``registration_endpoint``, ``pushed_authorization_request_endpoint``,
-``request_parameter_supported`` and request objects, ``okta_post_message``, implicit and hybrid
-response types, the password, CIBA and MFA grants, ID-token encryption, DPoP, ``device_sso``,
-``client_secret_jwt`` and ``private_key_jwt``.
+fidelity list names it): ``registration_endpoint``, ``request_parameter_supported`` and request
+objects, ``okta_post_message``, implicit and hybrid response types, the password, CIBA and MFA
+grants, ID-token encryption, DPoP, ``device_sso``, ``client_secret_jwt`` and
+``private_key_jwt``. ``require_pushed_authorization_requests`` is not published, as Okta's
+documents do not: PAR is required per app (``AppSettings``), never by the whole server.
 """
 
 from __future__ import annotations
@@ -70,5 +71,6 @@ def metadata(server: AuthServer, oauth: bool) -> dict[str, Any]:
         revocation_endpoint_auth_methods_supported=list(AUTH_METHODS),
         end_session_endpoint=f"{base}/logout",
         device_authorization_endpoint=f"{base}/device/authorize",
+        pushed_authorization_request_endpoint=f"{base}/par",
     )
     return doc

@@ -1,4 +1,4 @@
-"""Machine-facing routes: token, userinfo, introspect, revoke, device authorize.
+"""Machine-facing routes: token, userinfo, introspect, revoke, device authorize, PAR.
 
 Each exists for the org server (``/oauth2/v1/...``) and for custom servers
 (``/oauth2/{server_id}/v1/...``), as on Okta.
@@ -17,6 +17,7 @@ from ._authority import Authority, BearerFailure
 from ._clients import authenticate_client
 from ._grants import TokenEndpoint
 from ._http import DropResponse, not_found, oauth_error, oauth_json, read_form
+from ._par import PushedRequests, created
 from ._settings import AppSettings
 from ._state import Event, Fault, OAuthFailure
 from ._tokens import AuthServer, profile_claims
@@ -45,6 +46,7 @@ class OAuthRoutes:
         self.authority = authority
         self.store = authority.store
         self.tokens = TokenEndpoint(authority)
+        self.pushed = PushedRequests(authority)
         self.max_body = max_body
         self.rate_limit = rate_limit
 
@@ -54,6 +56,7 @@ class OAuthRoutes:
             routes += [
                 Route(f"{prefix}/v1/token", self.token, methods=["POST"]),
                 Route(f"{prefix}/v1/device/authorize", self.device_authorize, methods=["POST"]),
+                Route(f"{prefix}/v1/par", self.par, methods=["POST"]),
                 Route(f"{prefix}/v1/userinfo", self.userinfo, methods=["GET", "POST"]),
                 Route(f"{prefix}/v1/introspect", self.introspect, methods=["POST"]),
                 Route(f"{prefix}/v1/revoke", self.revoke, methods=["POST"]),
@@ -70,6 +73,9 @@ class OAuthRoutes:
 
     async def device_authorize(self, request: Request) -> Response:
         return await self._oauth_call(request, "device_authorize")
+
+    async def par(self, request: Request) -> Response:
+        return await self._oauth_call(request, "par")
 
     async def introspect(self, request: Request) -> Response:
         return await self._oauth_call(request, "introspect")
@@ -156,6 +162,8 @@ class OAuthRoutes:
             return oauth_json(self.tokens.token(server, app, form, ctx), headers)
         if endpoint == "device_authorize":
             return oauth_json(self.tokens.device_authorize(server, app, form), headers)
+        if endpoint == "par":
+            return created(self.pushed.push(server, app, form), headers)
         token = form.get("token")
         if not token:
             raise OAuthFailure(400, "invalid_request", "The required parameter 'token' is missing.")

@@ -15,6 +15,7 @@ A TOML file can change any of them::
     access_token_ttl = 300        # seconds
     rotation = "ROTATE"           # or "STATIC"
     grace_period = 30             # 0-60 s
+    require_pushed_authorization_requests = true   # /v1/authorize only through /v1/par
 """
 
 from __future__ import annotations
@@ -109,6 +110,9 @@ class AppSettings:
     #: ``invalid_client``, as Okta's ``invalid_token_endpoint_auth_method``; by default the
     #: dev server accepts it, as Okta appears to, and notes it in the event log.
     strict_auth_method: bool = False
+    #: RFC 9126 §6 client metadata: ``/v1/authorize`` refuses a request that was not pushed to
+    #: ``/v1/par`` first (``invalid_request``). Okta documents no such app setting.
+    require_pushed_authorization_requests: bool = False
 
     def __post_init__(self) -> None:
         problem = app_problem(self)
@@ -125,9 +129,11 @@ class AppSettings:
             f" (grace {self.grace_period} s)" if self.rotation == "ROTATE" else ""
         )
         method = self.token_endpoint_auth_method + (" (strict)" if self.strict_auth_method else "")
+        par = "; PAR required" if self.require_pushed_authorization_requests else ""
         return (
             f"<App {self.name!r}: {self.application_type}, {method}; "
-            f"grants {grants}; access tokens {self.access_token_ttl} s; refresh tokens {rotation}>"
+            f"grants {grants}; access tokens {self.access_token_ttl} s; refresh tokens {rotation}"
+            f"{par}>"
         )
 
     def with_changes(self, **changes: Any) -> AppSettings:

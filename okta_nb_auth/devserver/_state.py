@@ -21,6 +21,7 @@ __all__ = [
     "Fault",
     "Grant",
     "OAuthFailure",
+    "PushedRequest",
     "RefreshRecord",
     "Store",
 ]
@@ -54,11 +55,11 @@ class Clock:
 class Event:
     """One call to an OAuth endpoint and its outcome (``error`` is None on success).
 
-    ``endpoint`` is ``token``, ``device_authorize``, ``introspect``, ``revoke``, ``discovery``
-    (any ``.well-known`` document) or ``keys`` (a key set). ``auth_method`` is the client
-    authentication the call used (``client_secret_basic``, ``client_secret_post``, ``none``,
-    ``client_assertion``); ``auth_mismatch`` is ``invalid_token_endpoint_auth_method`` (Okta's
-    System Log reason) when that is not the app's method, whether accepted or refused.
+    ``endpoint`` is ``token``, ``device_authorize``, ``par``, ``introspect``, ``revoke``,
+    ``discovery`` (any ``.well-known`` document) or ``keys`` (a key set). ``auth_method`` is the
+    client authentication the call used (``client_secret_basic``, ``client_secret_post``,
+    ``none``, ``client_assertion``); ``auth_mismatch`` is ``invalid_token_endpoint_auth_method``
+    (Okta's System Log reason) when that is not the app's method, whether accepted or refused.
     ``detail`` says what else happened (``rotated``, ``reuse_detected_family_revoked``, ...),
     or ``invalid_token_endpoint_auth_method`` when the method is why the call was refused.
     """
@@ -143,6 +144,18 @@ class DeviceRecord:
 
 
 @dataclass
+class PushedRequest:
+    """An authorization request pushed to ``/v1/par``, until its ``request_uri`` is used."""
+
+    request_uri: str
+    server_id: str
+    client_id: str
+    params: dict[str, str]
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
 class Fault:
     """What to do to the next ``count`` token-endpoint calls."""
 
@@ -175,6 +188,7 @@ class Store:
         self.user_codes: dict[str, str] = {}
         self.sessions: dict[str, tuple[str, int]] = {}  # browser sid -> (login, auth_time)
         self.transactions: dict[str, dict[str, str]] = {}  # login-form txn -> authorize params
+        self.pushed: dict[str, PushedRequest] = {}  # request_uri -> pushed request
         self.events: list[Event] = []
         self.faults: list[Fault] = []
         self.auto_approve: str | None = None

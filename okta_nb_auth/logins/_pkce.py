@@ -4,7 +4,9 @@ One :class:`AuthCodeLogin` is one login: a fresh ``state``, PKCE verifier and ``
 authorize URL to open, and a listener on ``127.0.0.1`` only (:mod:`._listener`, which says
 what it trusts), on the port of the configured ``redirect_uri``. When the browser cannot reach
 the kernel (a remote kernel), the user pastes the final redirect URL instead
-(:meth:`AuthCodeLogin.paste`). Nothing here prints.
+(:meth:`AuthCodeLogin.paste`). When the server offers pushed authorization requests (Okta's
+``/v1/par``, RFC 9126), the request is pushed first and the URL carries only ``client_id`` and
+``request_uri`` (:mod:`._par`). Nothing here prints.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ._listener import (
     query_of,
     redirect_params,
 )
+from ._par import push_authorization, request_uri_url
 
 __all__ = ["AuthCodeLogin", "pkce_login"]
 
@@ -68,6 +71,7 @@ class AuthCodeLogin:
             "code_challenge": challenge,
             "code_challenge_method": "S256",
         }
+        self._endpoint, self._params = authorization_endpoint, params
         sep = "&" if "?" in authorization_endpoint else "?"
         #: The page to open in a browser (holds no secret: the verifier stays here).
         self.url = authorization_endpoint + sep + urlencode(params)
@@ -80,11 +84,22 @@ class AuthCodeLogin:
     def start(
         cls, config: OktaConfig, session: AuthSession, redirect_uri: str | None = None
     ) -> AuthCodeLogin:
-        """Discover the authorize endpoint and prepare a login with fresh secrets."""
-        endpoint = discover(config, session).authorization_endpoint
+        """Discover the authorize endpoint and prepare a login with fresh secrets; push it
+        to the server's PAR endpoint when the discovery document names one."""
+        metadata = discover(config, session)
+        endpoint = metadata.authorization_endpoint
         if not endpoint:
             raise ConfigError(f"The discovery document of {config.issuer} has no authorize URL.")
-        return cls(config, session, endpoint, redirect_uri)
+        login = cls(config, session, endpoint, redirect_uri)
+        if metadata.pushed_authorization_request_endpoint:
+            login.push(metadata.pushed_authorization_request_endpoint)
+        return login
+
+    def push(self, par_endpoint: str) -> None:
+        """Push this login's request to ``par_endpoint`` (RFC 9126) with the session's client
+        and authentication; :attr:`url` then carries only ``client_id`` and ``request_uri``."""
+        uri = push_authorization(self.config, self.session, par_endpoint, self._params)
+        self.url = request_uri_url(self._endpoint, self.config.client_id, uri)
 
     def code_from_redirect(self, url: str) -> str:
         """The code in a redirect URL, after checking its ``state``; errors are raised (a
