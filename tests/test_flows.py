@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -159,7 +160,8 @@ def test_pkce_loopback_flow(fresh_dev: DevServer) -> None:
     assert result.claims["email"] == ADA
     assert result.session.get(f"{fresh_dev.api_url}/whoami").status_code == 200
     result.session.close()
-    assert "code_challenge_method=S256" in urls[0] and "nonce=" in urls[0]
+    query = parse_qs(urlsplit(urls[0]).query)  # the dev server offers PAR: all else was pushed
+    assert set(query) == {"client_id", "request_uri"}
     assert "code_verifier" not in urls[0]
     [browser] = browsers
     assert "Signed in" in result_of(*browser).text  # type: ignore[attr-defined]
