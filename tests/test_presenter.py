@@ -243,7 +243,7 @@ def test_a_presenter_pkce_widget_is_unchanged_and_signs_in(
 ) -> None:
     widget = LoginWidget(loopback_config(fresh_dev), flow="pkce", tick=None, store=None)
     try:
-        assert widget.presenter and "code_challenge=" in link_of(widget)
+        assert widget.presenter and "request_uri=" in link_of(widget)  # unmasked: PAR
         browser = in_thread(lambda: sign_in(link_of(widget), ADA, ADA_PASSWORD))
         widget.wait(30)
         assert "signed in" in result_of(*browser).text.lower()  # type: ignore[attr-defined]
