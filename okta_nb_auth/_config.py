@@ -15,6 +15,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
+from ._client_auth import ClientKey, client_key
 from ._exceptions import ConfigError
 from ._secret import Secret, refuse_pickle
 
@@ -43,7 +44,8 @@ REDIRECT_URI_ENV = "OKTA_REDIRECT_URI"
 #: The dev server's native-app redirect, and the one the tutorial tells Okta users to register.
 DEV_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
-_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+_SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+_AUTH_METHODS = (*_SECRET_METHODS, "private_key_jwt", "none")
 
 
 def _mask_secret(secret: str | None) -> str | None:
@@ -194,7 +196,9 @@ class OktaConfig:
 
     ``issuer`` is the authorization server's issuer exactly as Okta reports it, without a
     trailing slash (a trailing slash is removed). ``token_endpoint_auth_method`` defaults to
-    ``client_secret_basic`` when a secret is given and ``none`` (public client) otherwise.
+    ``client_secret_basic`` when a secret is given, ``private_key_jwt`` when ``private_key`` is
+    (PEM text or a cryptography RSA/EC private key, checked here; ``key_id`` is its ``kid``
+    in the app's JWKS), and ``none`` (public client) otherwise.
     ``audience`` is the access-token audience of a custom authorization server; it defaults
     to ``api://default`` for the ``default`` server (see :attr:`expected_audience`).
     ``redirect_uri`` is the app's Sign-in redirect URI for the browser (PKCE) flow, an absolute
@@ -213,6 +217,9 @@ class OktaConfig:
     audience: str | None = None
     allow_insecure_http: bool = field(default=False, compare=False)
     ca_bundle: str | None = None
+    private_key: Any = None
+    key_id: str | None = None
+    _client_key: ClientKey | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.client_id or not isinstance(self.client_id, str):
@@ -235,16 +242,20 @@ class OktaConfig:
             raise ConfigError("token_endpoint_auth_method must be a string or None.")
         if method is None:
             method = "client_secret_basic" if self.client_secret else "none"
+            method = "private_key_jwt" if self.private_key is not None else method
         if method not in _AUTH_METHODS:
             raise ConfigError(
                 f"token_endpoint_auth_method {method!r} is not supported; use one of "
                 f"{', '.join(_AUTH_METHODS)}."
             )
-        if method != "none" and not self.client_secret:
+        if method in _SECRET_METHODS and not self.client_secret:
             raise ConfigError(
                 f"token_endpoint_auth_method {method!r} needs client_secret; a public (native) "
                 "app uses 'none'."
             )
+        kept, key = client_key(self.private_key, self.key_id, method, bool(self.client_secret))
+        object.__setattr__(self, "private_key", kept)
+        object.__setattr__(self, "_client_key", key)
         object.__setattr__(self, "token_endpoint_auth_method", method)
 
     @property
@@ -325,6 +336,8 @@ class OktaConfig:
     def __reduce_ex__(self, protocol: Any) -> Any:
         if self.client_secret is not None:
             refuse_pickle("An OktaConfig with a client_secret")
+        if self.private_key is not None:
+            refuse_pickle("An OktaConfig with a private_key")
         return super().__reduce_ex__(protocol)
 
     def __copy__(self) -> OktaConfig:
@@ -339,11 +352,17 @@ class OktaConfig:
             f"client_secret={_mask_secret(self.client_secret)!r}, scopes={self.scopes!r}, "
             f"redirect_uri={self.redirect_uri!r}, "
             f"token_endpoint_auth_method={self.token_endpoint_auth_method!r}, "
-            f"audience={self.audience!r}{self._ca_repr()})"
+            f"audience={self.audience!r}{self._ca_repr()}{self._key_repr()})"
         )
 
     def _ca_repr(self) -> str:
         # Only when set, so the repr of a config without one stays as it always was.
         return "" if self.ca_bundle is None else f", ca_bundle={self.ca_bundle!r}"
+
+    def _key_repr(self) -> str:
+        # Never a byte of the key, not even of its PEM header.
+        if self.private_key is None:
+            return ""
+        return f", private_key='[masked]', key_id={self.key_id!r}"
 
     __str__ = __repr__

@@ -17,6 +17,7 @@ from urllib.parse import quote_plus, urlencode
 
 import httpx
 
+from ._client_auth import assertion_fields
 from ._config import OktaConfig
 from ._exceptions import (
     ConfigError,
@@ -108,6 +109,8 @@ def _authenticated(
         headers["Authorization"] = _basic(config.client_id, config.client_secret or "")
     elif method == "client_secret_post":
         data.update(client_id=config.client_id, client_secret=config.client_secret or "")
+    elif method == "private_key_jwt":  # a fresh assertion naming this URL instead of a secret
+        data.update(assertion_fields(config, url))
     else:
         data["client_id"] = config.client_id
     return httpx.Request(
