@@ -202,7 +202,7 @@ def test_apps_listing_hides_secrets(shared: tuple[DevServer, httpx.Client]) -> N
     dev, http = shared
     apps = _ok(http.get("/admin/apps"))
     assert isinstance(apps, dict)
-    assert set(apps) == {"native", "web", "service", "no-refresh"}
+    assert set(apps) == {"native", "web", "service", "service-jwt", "no-refresh"}
     for name, settings in apps.items():
         assert "client_secret" not in settings
         assert settings["client_id"] == dev.app(name).client_id

@@ -197,7 +197,8 @@ def test_malformed_authorization_header(http: httpx.Client, header: str) -> None
     assert_error(response, 401, "invalid_client", BAD_HEADER)
 
 
-def test_client_assertion_is_not_offered(dev: DevServer, http: httpx.Client) -> None:
+def test_a_client_assertion_that_does_not_parse(dev: DevServer, http: httpx.Client) -> None:
+    # private_key_jwt is served (tests/test_private_key_jwt*.py); this one is no JWT at all.
     response = http.post(
         f"{DEFAULT}/token",
         data={
@@ -206,4 +207,4 @@ def test_client_assertion_is_not_offered(dev: DevServer, http: httpx.Client) -> 
             "client_assertion": "eyJ.x.y",
         },
     )
-    assert_error(response, 401, "invalid_client", GENERIC_CLIENT)
+    assert_error(response, 401, "invalid_client", "The parsing of the client_assertion failed.")

@@ -53,7 +53,7 @@ def config_file(tmp_path: Path) -> Path:
 
 def test_defaults_need_no_file(dev: DevServer) -> None:
     apps = dev.apps
-    assert set(apps) == {"native", "web", "service", "no-refresh"}
+    assert set(apps) == {"native", "web", "service", "service-jwt", "no-refresh"}
     assert all(isinstance(app, AppSettings) for app in apps.values())
     native, web = apps["native"], apps["web"]
     assert native.token_endpoint_auth_method == "none" and native.client_secret is None
@@ -78,7 +78,7 @@ def test_secrets_differ_per_server_start(dev: DevServer) -> None:
 
 def test_toml_file_is_loaded_and_used(config_file: Path) -> None:
     with DevServer(port=0, config=config_file) as dev, client(dev) as http:
-        assert set(dev.apps) == {"native", "web", "service", "no-refresh", "cli"}
+        assert set(dev.apps) == {"native", "web", "service", "service-jwt", "no-refresh", "cli"}
         native = dev.app("native")
         assert (native.access_token_ttl, native.rotation, native.grace_period) == (300, "ROTATE", 5)
         assert native.pkce_required  # untouched defaults stay
@@ -133,7 +133,7 @@ def test_mapping_config_same_shape() -> None:
         ("[apps.web]\naccess_token_ttl = 0\n", "access_token_ttl must be a positive number"),
         ("[apps.web]\nclient_secret = 'short'\n", "client_secret must be 14 to 100 characters"),
         (
-            "[apps.web]\ntoken_endpoint_auth_method = 'private_key_jwt'\n",
+            "[apps.web]\ntoken_endpoint_auth_method = 'client_secret_jwt'\n",
             "token_endpoint_auth_method must be one of",
         ),
         ("[apps.web]\ngrant_types = ['password']\n", "unsupported grant type 'password'"),

@@ -11,8 +11,8 @@ from devserver_helpers import B64URL_43, DEFAULT, ORG, client
 
 from okta_nb_auth.devserver import DevServer
 
-# Okta also lists client_secret_jwt and private_key_jwt, which the dev server does not verify.
-AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+# Okta also lists client_secret_jwt, which the dev server does not verify.
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 
 @pytest.fixture

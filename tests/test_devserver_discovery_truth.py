@@ -1,9 +1,9 @@
 """Discovery tells the truth: what a document advertises, the dev server serves (spec §1.2).
 
 For every document of both servers: only Okta's field names; every endpoint answers; every
-client-authentication method, grant, response type and mode, scope and claim listed is used
-here successfully. Also: no URL the server emits has a double slash, and token headers are
-Okta's ``{"kid", "alg"}``.
+client-authentication method (``private_key_jwt`` too, by an app with a key pair made at
+start), grant, response type and mode, scope and claim listed is used here successfully. Also:
+no URL the server emits has a double slash, and token headers are Okta's ``{"kid", "alg"}``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from devserver_helpers import (
     ADA_PASSWORD,
     DEFAULT,
     ORG,
+    WEB_REDIRECT,
+    assertion_fields,
     authorize_params,
     basic,
     client,
@@ -77,6 +79,24 @@ AUTH_LISTS = [
 ]
 
 
+#: A web app on private_key_jwt (no jwks: the dev server makes the key pair), so that refresh,
+#: introspection and revocation are tried with an advertised private_key_jwt too.
+WEB_JWT = {
+    "application_type": "web",
+    "grant_types": ["authorization_code", "refresh_token"],
+    "token_endpoint_auth_method": "private_key_jwt",
+    "redirect_uris": [WEB_REDIRECT],
+}
+APP_FOR = {"none": "native", "private_key_jwt": "web-jwt"}
+
+
+@pytest.fixture(scope="module")
+def dev() -> Iterator[DevServer]:
+    """This module's server: the defaults plus ``web-jwt``."""
+    with DevServer(port=0, config={"apps": {"web-jwt": WEB_JWT}}) as server:
+        yield server
+
+
 @pytest.fixture
 def http(dev: DevServer) -> Iterator[httpx.Client]:
     with client(dev) as c:
@@ -92,11 +112,15 @@ def document(request: pytest.FixtureRequest, http: httpx.Client) -> tuple[str, d
     return base, doc
 
 
-def _credentials(dev: DevServer, app: str, method: str) -> tuple[dict[str, str], dict[str, str]]:
-    """(form fields, headers) that authenticate ``app`` by ``method``."""
+def _credentials(
+    dev: DevServer, app: str, method: str, url: str = ""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(form fields, headers) that authenticate ``app`` by ``method`` at ``url``."""
     settings = dev.app(app)
     if method == "none":
         return {"client_id": settings.client_id}, {}
+    if method == "private_key_jwt":  # an assertion names the endpoint it is sent to
+        return assertion_fields(dev, app, url), {}
     assert settings.client_secret is not None
     if method == "client_secret_post":
         return {"client_id": settings.client_id, "client_secret": settings.client_secret}, {}
@@ -154,19 +178,26 @@ def test_every_advertised_auth_method_works(
     base, doc = document
     methods = {method for name in AUTH_LISTS for method in doc[name]}
     assert methods == set(doc["token_endpoint_auth_methods_supported"])
+    assert "private_key_jwt" in methods
     for method in methods:
-        app = "native" if method == "none" else "web"
-        fields, headers = _credentials(dev, app, method)
+        app = APP_FOR.get(method, "web")
+
+        def call(
+            name: str, data: dict[str, str], app: str = app, how: str = method
+        ) -> httpx.Response:
+            url = doc[name]  # the advertised URL, which an assertion must name
+            fields, headers = _credentials(dev, app, how, url)
+            return http.post(url, data={**fields, **data}, headers=headers)
+
         tokens = dev.login_as(ADA, app, org=base == ORG)
         assert tokens.refresh_token is not None
         data = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
-        refreshed = http.post(f"{base}/token", data={**fields, **data}, headers=headers)
+        refreshed = call("token_endpoint", data)
         assert refreshed.status_code == 200, (method, refreshed.status_code)
         check = {"token": refreshed.json()["access_token"]}
-        introspected = http.post(f"{base}/introspect", data={**fields, **check}, headers=headers)
+        introspected = call("introspection_endpoint", check)
         assert introspected.status_code == 200 and introspected.json()["active"] is True, method
-        revoked = http.post(f"{base}/revoke", data={**fields, **check}, headers=headers)
-        assert revoked.status_code == 200, method
+        assert call("revocation_endpoint", check).status_code == 200, method
 
 
 def test_every_advertised_grant_works(

@@ -6,18 +6,42 @@ a registered redirect URI would match), and a float lifetime is not Okta's integ
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-__all__ = ["APP_TYPES", "AUTH_METHODS", "DEVICE_GRANT", "GRANT_TYPES", "app_problem", "coerce"]
+from ._client_keys import jwks_problem
+
+__all__ = [
+    "APP_TYPES",
+    "AUTH_METHODS",
+    "DEVICE_GRANT",
+    "GRANT_TYPES",
+    "SECRET_METHODS",
+    "app_problem",
+    "coerce",
+]
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_GRANT)
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+AUTH_METHODS = (*SECRET_METHODS, "private_key_jwt", "none")
 APP_TYPES = ("web", "native", "browser", "service")
 
 
+def _json_object(value: Any) -> Any:
+    """``jwks`` as a plain JSON object: parsed from a string (TOML's inline JSON), copied from
+    a mapping (so the caller's object cannot change it later); anything else as it came."""
+    try:
+        return json.loads(value if isinstance(value, str) else json.dumps(value))
+    except (ValueError, TypeError):
+        return value
+
+
 def coerce(name: str, value: Any) -> Any:
-    """A TOML or JSON value as the field holds it: lists become tuples, rotation upper case."""
+    """A TOML or JSON value as the field holds it: lists become tuples, rotation upper case,
+    ``jwks`` a JSON object."""
+    if name == "jwks" and value is not None:
+        return _json_object(value)
     if isinstance(value, list):
         return tuple(value)
     if name == "rotation" and isinstance(value, str):
@@ -65,8 +89,13 @@ def app_problem(app: Any) -> str | None:
     for grant in app.grant_types:
         if grant not in GRANT_TYPES:
             return f"unsupported grant type {grant!r}; supported: {', '.join(GRANT_TYPES)}"
-    if app.token_endpoint_auth_method != "none" and not app.client_secret:
+    if app.token_endpoint_auth_method in SECRET_METHODS and not app.client_secret:
         return "a confidential client needs a client_secret"
+    if app.token_endpoint_auth_method == "private_key_jwt" and app.jwks is None:
+        return "token_endpoint_auth_method 'private_key_jwt' needs jwks, the app's public keys"
+    problem = jwks_problem(app.jwks)
+    if problem is not None:
+        return problem
     if app.client_secret is not None and not 14 <= len(app.client_secret) <= 100:
         return "client_secret must be 14 to 100 characters long, as in Okta"
     if app.rotation not in ("STATIC", "ROTATE"):

@@ -11,6 +11,7 @@ from typing import Any
 
 import jwt
 
+from ._assertions import SpentAssertions
 from ._keys import KeyRing
 from ._settings import AppSettings, ServerSettings, SettingsError, UserSettings
 from ._state import AccessRecord, Clock, Grant, OAuthFailure, RefreshRecord, Store, opaque
@@ -38,6 +39,7 @@ class Authority:
         self.base_url = base_url
         self.store = Store(clock)
         self.minter = Minter(self.store)
+        self.spent = SpentAssertions()  # client assertions' jti, until they expire
         org_keys = KeyRing()
         custom_keys = KeyRing()
         self.servers = {
@@ -233,8 +235,9 @@ class Authority:
         return server.keys.rotate()
 
     def public_apps(self) -> Mapping[str, dict[str, Any]]:
-        """App settings without secrets, for listings."""
+        """App settings without secrets or private keys, for listings."""
+        hidden = ("client_secret", "private_key_pem")
         return {
-            name: {k: v for k, v in vars(app).items() if k != "client_secret"}
+            name: {k: v for k, v in vars(app).items() if k not in hidden}
             for name, app in self.apps.items()
         }

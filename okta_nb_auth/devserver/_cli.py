@@ -52,7 +52,7 @@ def _describe(dev: DevServer) -> str:
         f"okta-nb-auth dev server at {dev.base_url}",
         f"  custom authorization server (issuer): {dev.issuer}",
         f"  org authorization server (issuer):    {dev.org_issuer}",
-        "  apps (client IDs; secrets via GET /admin/apps/NAME on loopback):",
+        "  apps (client IDs; secrets and keys via GET /admin/apps/NAME on loopback):",
     ]
     lines += [f"    {name:<11} {app.client_id}" for name, app in dev.apps.items()]
     lines.append("  test users:")

@@ -9,8 +9,15 @@ and noted in the event log (``auth_mismatch``); a ``strict`` server or app refus
 ``invalid_token_endpoint_auth_method`` (401 ``invalid_client``). A secret where none is expected,
 or none where one is, is always refused.
 
-Adding a method (``private_key_jwt``): name it in :func:`_presented`, verify it in
-``VERIFIERS``, give it a family in ``FAMILIES``.
+A ``client_assertion`` (with ``client_assertion_type`` jwt-bearer, else 400 ``invalid_request``)
+is ``private_key_jwt``, verified against the app's ``jwks`` (``_assertions``), or, with an HMAC
+``alg``, ``client_secret_jwt``, which is not offered (401 ``invalid_client``). The client is the
+body's ``client_id``, else the assertion's ``sub``. A signed assertion for an app without a JWKS
+answers Okta's ``client_assertion_jwks_not_configured``; one whose header does not even parse,
+for an app of another method, is refused as that method mismatch.
+
+Adding a method: name it in :func:`_presented`, verify it in ``VERIFIERS``, give it a family in
+``FAMILIES``.
 """
 
 from __future__ import annotations
@@ -18,14 +25,16 @@ from __future__ import annotations
 import base64
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
+from ._assertions import JWT_BEARER, TYPE_INVALID, Endpoint, assertion_kind, refused
+from ._assertions import verify_assertion as _verify_assertion
 from ._settings import AppSettings
 from ._state import OAuthFailure
 
-__all__ = ["FAMILIES", "VERIFIERS", "Presented", "authenticate_client"]
+__all__ = ["FAMILIES", "VERIFIERS", "Endpoint", "Presented", "authenticate_client"]
 
 # ERR: invalid_client and invalid_token_endpoint_auth_method share this text.
 GENERIC = "Client authentication failed. Either the client or the client credentials are invalid."
@@ -41,38 +50,48 @@ MISMATCH = "invalid_token_endpoint_auth_method"
 
 @dataclass(frozen=True)
 class Presented:
-    """The credentials a request carries and the method they amount to."""
+    """The credentials a request carries and the method they amount to. For an assertion:
+    ``readable`` if its header parses, ``by_subject`` if ``client_id`` is its ``sub``."""
 
     method: str
     client_id: str
-    secret: str = ""
+    secret: str = field(default="", repr=False)
+    assertion: str = field(default="", repr=False)
+    readable: bool = False
+    by_subject: bool = False
 
 
 def _invalid_client(description: str) -> OAuthFailure:
     return OAuthFailure(401, "invalid_client", description)
 
 
-def _check_secret(app: AppSettings, presented: Presented) -> None:
+def _check_secret(app: AppSettings, presented: Presented, endpoint: Endpoint) -> None:
     expected = (app.client_secret or "").encode()
     if not hmac.compare_digest(presented.secret.encode(), expected):
         raise _invalid_client(BAD_SECRET)
 
 
-def _check_nothing(app: AppSettings, presented: Presented) -> None:
+def _check_nothing(app: AppSettings, presented: Presented, endpoint: Endpoint) -> None:
     """``none``: the client ID is all there is (PKCE protects the code instead)."""
 
 
-#: How each offered method is verified. A method without an entry (a ``client_assertion``,
-#: today) is refused with the generic ``invalid_client``.
-VERIFIERS: dict[str, Callable[[AppSettings, Presented], None]] = {
+def _check_assertion(app: AppSettings, presented: Presented, endpoint: Endpoint) -> None:
+    _verify_assertion(app, presented.assertion, endpoint)
+
+
+#: How each offered method is verified. A method without an entry (``client_secret_jwt``)
+#: is refused with the generic ``invalid_client``.
+VERIFIERS: dict[str, Callable[[AppSettings, Presented, Endpoint], None]] = {
     "client_secret_basic": _check_secret,
     "client_secret_post": _check_secret,
+    "private_key_jwt": _check_assertion,
     "none": _check_nothing,
 }
 #: Methods of one family may stand in for each other (unless strict); other pairs never do.
 FAMILIES: dict[str, str] = {
     "client_secret_basic": "secret",
     "client_secret_post": "secret",
+    "private_key_jwt": "jwt",
     "none": "none",
 }
 
@@ -106,13 +125,34 @@ def _presented(form: Mapping[str, str], authorization: str | None) -> Presented:
     if assertion is not None:
         if body_secret is not None:
             raise OAuthFailure(401, "invalid_request", MULTIPLE)
-        # client_secret_jwt or private_key_jwt, told apart by the assertion's alg; not offered.
-        return Presented("client_assertion", form.get("client_id", ""))
+        return _asserted(form, assertion)
     if "client_id" not in form:
         raise _invalid_client("No client credentials found.")
     if body_secret is not None:
         return Presented("client_secret_post", form["client_id"], body_secret)
     return Presented("none", form["client_id"])
+
+
+def _asserted(form: Mapping[str, str], assertion: str) -> Presented:
+    """An RFC 7523 client assertion; its ``sub`` names the client when the body does not."""
+    if form.get("client_assertion_type") != JWT_BEARER:
+        raise OAuthFailure(
+            400, "invalid_request", TYPE_INVALID, detail="client_assertion_type_invalid"
+        )
+    method, readable, subject = assertion_kind(assertion)
+    client_id = form.get("client_id")
+    by_subject = client_id is None
+    return Presented(
+        method, subject if by_subject else str(client_id), "", assertion, readable, by_subject
+    )
+
+
+def _unknown_client(presented: Presented) -> OAuthFailure:
+    if not presented.by_subject:
+        return _invalid_client("Invalid value for 'client_id' parameter.")
+    if presented.readable:
+        return refused("client_assertion_invalid_subject")
+    return refused("client_assertion_invalid_jwt")
 
 
 def authenticate_client(
@@ -121,11 +161,13 @@ def authenticate_client(
     authorization: str | None,
     query: Mapping[str, str],
     *,
+    endpoint: Endpoint,
     strict: bool = False,
     ctx: dict[str, Any] | None = None,
 ) -> AppSettings:
     """Return the app the request authenticates as, or raise Okta's error.
 
+    ``endpoint`` is where the request went (an assertion's audience, and the spent ``jti`` s).
     ``strict`` (the server's setting; an app's own ``strict_auth_method`` also counts) refuses
     a secret sent by the other secret method. ``ctx`` receives ``auth_method``, ``client_id``
     and, for a method other than the app's, ``auth_mismatch`` (and ``detail`` if refused).
@@ -144,14 +186,16 @@ def authenticate_client(
         raise _invalid_client(GENERIC)
     app = find_app(presented.client_id)
     if app is None:
-        raise _invalid_client("Invalid value for 'client_id' parameter.")
+        raise _unknown_client(presented)
     configured = app.token_endpoint_auth_method
     mismatch = presented.method != configured
     if mismatch:
         notes["auth_mismatch"] = MISMATCH
+        if presented.readable and app.jwks is None:
+            raise refused("client_assertion_jwks_not_configured")
         if FAMILIES[presented.method] != FAMILIES.get(configured):
             raise _refused(notes)  # a secret for a public app, or none for one with a secret
-    verify(app, presented)
+    verify(app, presented, endpoint)
     if mismatch and (strict or app.strict_auth_method):
         raise _refused(notes)
     return app

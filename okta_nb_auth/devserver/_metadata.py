@@ -4,9 +4,11 @@ Every endpoint named here answers, and every method, grant, response type, mode 
 works. What Okta also advertises but the dev server does not implement is left out (the README's
 fidelity list names it): ``registration_endpoint``, ``request_parameter_supported`` and request
 objects, ``okta_post_message``, implicit and hybrid response types, the password, CIBA and MFA
-grants, ID-token encryption, DPoP, ``device_sso``, ``client_secret_jwt`` and
-``private_key_jwt``. ``require_pushed_authorization_requests`` is not published, as Okta's
-documents do not: PAR is required per app (``AppSettings``), never by the whole server.
+grants, ID-token encryption, DPoP, ``device_sso``, ``client_secret_jwt``.
+``require_pushed_authorization_requests`` is not published, as Okta's documents do not: PAR is
+required per app (``AppSettings``), never by the whole server. Nor is
+``token_endpoint_auth_signing_alg_values_supported``: Okta's live documents (TRACE) lack it,
+although ``private_key_jwt`` takes RS/ES 256/384/512 (``_client_keys.SIGNING_ALGS``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ _OKTA_AUTH_METHODS = (
     "private_key_jwt",
     "none",
 )
-#: Okta's order, keeping only the methods the token endpoint can verify.
+#: Okta's order, keeping only the methods the token endpoint can verify (also those of
+#: ``/v1/introspect`` and ``/v1/revoke``, which authenticate clients the same way).
 AUTH_METHODS = [method for method in _OKTA_AUTH_METHODS if method in VERIFIERS]
 # Okta's list without middle_name, profile, address, phone_number, picture, website, gender,
 # birthdate, updated_at (no test user has them) and c_hash (hybrid flows only).

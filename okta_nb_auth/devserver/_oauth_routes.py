@@ -6,6 +6,7 @@ Each exists for the org server (``/oauth2/v1/...``) and for custom servers
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import anyio
@@ -14,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._authority import Authority, BearerFailure
-from ._clients import authenticate_client
+from ._clients import Endpoint, authenticate_client
 from ._grants import TokenEndpoint
 from ._http import DropResponse, not_found, oauth_error, oauth_json, read_form
 from ._par import PushedRequests, created
@@ -29,6 +30,14 @@ SERVER_ERROR = (
     "fulfilling the request."
 )
 USERINFO_SCOPES = ("profile", "email", "address", "phone")
+#: Each authenticated endpoint's path under the server's ``/v1``: a client assertion's audience.
+PATHS = {
+    "token": "/token",
+    "device_authorize": "/device/authorize",
+    "par": "/par",
+    "introspect": "/introspect",
+    "revoke": "/revoke",
+}
 _DISCONNECT_POLL = 0.05  # how often a delayed token call looks for a client that left
 
 
@@ -123,16 +132,24 @@ class OAuthRoutes:
                 form,
                 request.headers.get("authorization"),
                 _q(request),
+                endpoint=self._endpoint(server, endpoint),
                 strict=self.authority.settings.strict_auth_method,
                 ctx=ctx,
             )
             ctx.update(app=app.name, client_id=app.client_id)
             response = self._dispatch(endpoint, server, app, form, ctx, headers)
         except OAuthFailure as failure:
+            if failure.detail is not None:
+                ctx.setdefault("detail", failure.detail)
             self._record(endpoint, ctx, failure.status, failure.error)
             return oauth_error(failure, headers)
         self._record(endpoint, ctx, response.status_code, None)
         return response
+
+    def _endpoint(self, server: AuthServer, endpoint: str) -> Endpoint:
+        """The URL a client assertion must name here (as discovery gives it), the wall clock."""
+        url = server.endpoint_base + PATHS[endpoint]
+        return Endpoint(url, self.authority.spent, time.time())
 
     async def _faulted(self, request: Request, ctx: dict[str, Any]) -> Response | None:
         fault = self.store.take_fault()

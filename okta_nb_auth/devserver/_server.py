@@ -19,6 +19,7 @@ from .._presenter import presenter_on
 from .._verify import forget_issuer
 from ._app import build_app, quiet_dropped_connections
 from ._authority import Authority
+from ._client_keys import config_values
 from ._controls import Controls
 from ._server_controls import DevServerControls
 from ._settings import (
@@ -293,7 +294,8 @@ class DevServer(DevServerControls):
     def config(
         self, app: str = "native", *, org: bool = False, scopes: Any = None, **overrides: Any
     ) -> OktaConfig:
-        """A ready :class:`OktaConfig` for one of this server's apps."""
+        """A ready :class:`OktaConfig` for one of this server's apps (for a ``private_key_jwt``
+        app the server made a key pair for: ``private_key`` and ``key_id``)."""
         from .._config import DEFAULT_SCOPES, OktaConfig
 
         settings = self.app(app)
@@ -308,6 +310,7 @@ class DevServer(DevServerControls):
             "redirect_uri": settings.redirect_uris[0] if settings.redirect_uris else None,
             "token_endpoint_auth_method": settings.token_endpoint_auth_method,
             "ca_bundle": self.ca_bundle,
+            **config_values(settings),  # a private_key_jwt app: its generated key, no secret
         }
         values.update(overrides)
         return OktaConfig(**values)

@@ -16,6 +16,7 @@ A TOML file can change any of them::
     rotation = "ROTATE"           # or "STATIC"
     grace_period = 30             # 0-60 s
     require_pushed_authorization_requests = true   # /v1/authorize only through /v1/par
+    jwks = '{"keys": [...]}'      # public keys for private_key_jwt (inline JSON, or a table)
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ._app_checks import DEVICE_GRANT, app_problem, coerce
+from ._app_checks import DEVICE_GRANT, SECRET_METHODS, app_problem, coerce
+from ._client_keys import generate_key_pair, key_changes
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -113,6 +115,11 @@ class AppSettings:
     #: RFC 9126 §6 client metadata: ``/v1/authorize`` refuses a request that was not pushed to
     #: ``/v1/par`` first (``invalid_request``). Okta documents no such app setting.
     require_pushed_authorization_requests: bool = False
+    #: Okta's app ``jwks``: the public keys that verify its ``private_key_jwt`` assertions.
+    jwks: Mapping[str, Any] | None = field(default=None, hash=False)
+    #: The private half of a pair the dev server made for this app (an Okta app never holds
+    #: one): for ``dev.config()`` and ``GET /admin/apps/NAME`` only; a masked ``Secret``.
+    private_key_pem: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         problem = app_problem(self)
@@ -138,14 +145,15 @@ class AppSettings:
 
     def with_changes(self, **changes: Any) -> AppSettings:
         """A copy with ``changes`` applied; unknown names raise :class:`SettingsError`."""
-        known = {f.name for f in fields(self)} - {"name"}
+        known = {f.name for f in fields(self)} - {"name", "private_key_pem"}
         unknown = sorted(set(changes) - known)
         if unknown:
             raise SettingsError(
                 f"unknown app setting(s) {', '.join(unknown)} for app {self.name!r}; "
                 f"known settings: {', '.join(sorted(known))}"
             )
-        return replace(self, **{k: coerce(k, v) for k, v in changes.items()})
+        coerced = {k: coerce(k, v) for k, v in changes.items()}
+        return replace(self, **coerced, **key_changes(self, coerced))
 
 
 @dataclass(frozen=True)
@@ -210,6 +218,7 @@ def _default_apps() -> dict[str, AppSettings]:
             client_secret=_secret(),
             redirect_uris=(),
         ),
+        _jwt_service(),
         AppSettings(
             name="no-refresh",
             client_id=_okta_id("0oa", "app:no-refresh"),
@@ -223,6 +232,16 @@ def _default_apps() -> dict[str, AppSettings]:
     return {app.name: app for app in apps}
 
 
+def _jwt_service() -> AppSettings:
+    """``service-jwt``: client credentials with ``private_key_jwt`` (Okta's recommendation for
+    service apps), with a key pair made at start."""
+    jwks, pem = generate_key_pair()
+    return AppSettings(
+        "service-jwt", _okta_id("0oa", "app:service-jwt"), "service", ("client_credentials",),
+        "private_key_jwt", redirect_uris=(), jwks=jwks, private_key_pem=pem,
+    )  # fmt: skip
+
+
 def _default_users() -> dict[str, UserSettings]:
     users = [
         UserSettings("ada@example.com", "analytical-engine", "Ada Lovelace", "Ada", "Lovelace"),
@@ -232,11 +251,16 @@ def _default_users() -> dict[str, UserSettings]:
 
 
 def default_settings() -> ServerSettings:
-    """The defaults: apps native, web, service, no-refresh; users ada and grace."""
+    """The defaults: apps native, web, service, service-jwt, no-refresh; users ada, grace."""
     return ServerSettings(apps=_default_apps(), users=_default_users())
 
 
 def _app_from_table(name: str, table: Mapping[str, Any], base: AppSettings | None) -> AppSettings:
+    if "private_key_pem" in table:
+        raise SettingsError(
+            f"app {name!r}: private_key_pem is not a setting; give jwks (the public keys), or "
+            "no jwks and the dev server makes a key pair"
+        )
     if base is not None:
         return base.with_changes(**table)
     required = {"application_type", "grant_types", "token_endpoint_auth_method"}
@@ -251,8 +275,10 @@ def _app_from_table(name: str, table: Mapping[str, Any], base: AppSettings | Non
         values.setdefault("pkce_required", True)
     if values["application_type"] == "browser":
         values.setdefault("rotation", "ROTATE")
-    if values["token_endpoint_auth_method"] != "none":
+    if values["token_endpoint_auth_method"] in SECRET_METHODS:
         values.setdefault("client_secret", _secret())
+    if values["token_endpoint_auth_method"] == "private_key_jwt" and "jwks" not in values:
+        values["jwks"], values["private_key_pem"] = generate_key_pair()
     try:
         return AppSettings(name=name, **values)
     except TypeError as exc:

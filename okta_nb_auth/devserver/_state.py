@@ -28,16 +28,26 @@ __all__ = [
 
 
 class OAuthFailure(Exception):
-    """An OAuth error answer: JSON ``{"error", "error_description"}`` with Okta's status."""
+    """An OAuth error answer: JSON ``{"error", "error_description"}`` with Okta's status.
+
+    ``detail`` (Okta's internal error code, such as ``client_assertion_expired_token``) goes to
+    the event log only.
+    """
 
     def __init__(
-        self, status: int, error: str, description: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        error: str,
+        description: str,
+        headers: dict[str, str] | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(f"{error}: {description}")
         self.status = status
         self.error = error
         self.description = description
         self.headers = headers or {}
+        self.detail = detail
 
 
 class Clock:
@@ -58,10 +68,12 @@ class Event:
     ``endpoint`` is ``token``, ``device_authorize``, ``par``, ``introspect``, ``revoke``,
     ``discovery`` (any ``.well-known`` document) or ``keys`` (a key set). ``auth_method`` is the
     client authentication the call used (``client_secret_basic``, ``client_secret_post``,
-    ``none``, ``client_assertion``); ``auth_mismatch`` is ``invalid_token_endpoint_auth_method``
-    (Okta's System Log reason) when that is not the app's method, whether accepted or refused.
+    ``none``, ``private_key_jwt``, ``client_secret_jwt``); ``auth_mismatch`` is
+    ``invalid_token_endpoint_auth_method`` (Okta's System Log reason) when that is not the
+    app's method, whether accepted or refused.
     ``detail`` says what else happened (``rotated``, ``reuse_detected_family_revoked``, ...),
-    or ``invalid_token_endpoint_auth_method`` when the method is why the call was refused.
+    or ``invalid_token_endpoint_auth_method`` when the method is why the call was refused, or
+    Okta's code for a refused client assertion (``client_assertion_already_used``, ...).
     """
 
     at: float
