@@ -9,6 +9,7 @@ header and in the body; revocation. Endpoints come from the discovery document.
 
 from __future__ import annotations
 
+import ssl
 import time
 import warnings
 from collections.abc import Iterator
@@ -154,3 +155,22 @@ def test_revocation_ends_the_refresh_token(strict: DevServer) -> None:
             },
         )
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+
+def test_over_tls_with_the_dev_servers_ca_and_no_insecure_switch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AUTHLIB_INSECURE_TRANSPORT", raising=False)
+    with DevServer(port=0, tls=True) as dev:
+        assert dev.issuer.startswith("https://") and dev.ca_bundle is not None
+        verify = ssl.create_default_context(cafile=dev.ca_bundle)
+        config = dev.config("service")
+        meta = httpx.get(dev.issuer + "/.well-known/openid-configuration", verify=verify).json()
+        with OAuth2Client(
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            scope="demo.read",
+            verify=verify,
+        ) as client:
+            client.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
+            assert client.get(dev.api_url + "/reports").status_code == 200
