@@ -18,7 +18,7 @@ LAB_ARGS ?=
 # Docker, devcontainers and many cloud VMs, so make lab says it there (see the README).
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install test lab devserver bench clean
+.PHONY: install test lab devserver bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "make: '$(PYTHON) -m venv' failed; on Debian or \
@@ -58,6 +58,13 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_session.py
 	$(BIN)/python bench/bench_store.py
+
+# Mutation testing (mutmut) of the token-handling modules against their own test files, in a
+# scratch copy under .mutation/; prints killed / (total - equivalent) per module and in total.
+# Not part of make test: it takes about an hour on 2 cores (see bench/MUTATION.md).
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	$(BIN)/python bench/mutation.py
 
 devserver: $(LAB_DEPS)
 	$(BIN)/okta-nb-auth devserver

@@ -231,13 +231,14 @@ class TokenVerifier:
         """Verify the ID token of a refresh against the one it replaces (OIDC Core §12.2).
 
         ``previous`` are the old token's verified claims; without them the old token is
-        verified (signature and claims, not expiry) to learn its ``sub``. Returns None, with
-        a warning, when the keys cannot be fetched: the caller then keeps the new access and
-        refresh tokens (dropping them would lose a rotated refresh token) but not this ID token.
+        verified (signature and claims, not expiry, at the same ``now``) to learn its ``sub``.
+        Returns None, with a warning, when the keys cannot be fetched: the caller then keeps the
+        new access and refresh tokens (dropping them would lose a rotated refresh token) but not
+        this ID token.
         """
         try:
-            if previous is None and old_token is not None:
-                previous = yield from self.id_token_flow(old_token, check_expiry=False)
+            if previous is None and old_token is not None:  # judged by the same clock
+                previous = yield from self.id_token_flow(old_token, now=now, check_expiry=False)
             return (
                 yield from self.id_token_flow(
                     token, previous=previous, now=now, access_token=access_token

@@ -24,6 +24,11 @@ __all__ = ["StoreHolder"]
 log = logging.getLogger("okta_nb_auth")
 
 
+def _resumable(entry: StoreEntry, now: float) -> bool:
+    """A stored login can go on: it can be refreshed, or its access token still lasts."""
+    return bool(entry.tokens.refresh_token) or not entry.tokens.is_expired(0.0, now)
+
+
 class StoreHolder(TokenFetcher):
     """What OktaAuth does with a token store; :class:`~okta_nb_auth.OktaAuth` sets the state."""
 
@@ -49,7 +54,7 @@ class StoreHolder(TokenFetcher):
             and set(link.scopes) <= set(shared.scopes)  # a narrower login never stands in
         ):
             return shared  # with no entry: kept in memory here (the store could not be written)
-        if entry is None or not (entry.tokens.refresh_token or not entry.tokens.is_expired()):
+        if entry is None or not _resumable(entry, self._clock()):
             raise LoginRequired(
                 f"There is no usable stored login for the app {config.client_id} at "
                 f"{config.issuer} (store: {link.store.location}). Log in first: login() in a "
@@ -67,7 +72,7 @@ class StoreHolder(TokenFetcher):
                     f"This login is already kept in {self._link.store.location}; the other "
                     f"store ({store.location}) is not used for it.",
                     StoreWarning,
-                    stacklevel=3,
+                    stacklevel=4,  # the AuthSession(...) line that asked for the other store
                 )
             return
         if self.grant != "refresh_token":
