@@ -348,6 +348,18 @@ def test_a_request_queued_behind_a_refresh_and_a_login_does_not_refresh_again() 
     assert queued.send(None) is UNLOCK
 
 
+def test_a_request_queued_behind_a_second_refresh_does_not_refresh_again() -> None:
+    clock = Clock()
+    auth = make(tokens(expires_in=0), clock=clock)
+    refresh(auth, body(1))
+    clock.now += 3600  # the refreshed token is due in turn
+    first, queued = auth._flow(httpx.Request("GET", API)), auth._flow(httpx.Request("GET", API))
+    next(first), next(queued)  # both saw the same expired token
+    step = first.send(None)
+    assert first.send(reply(step, json=body(2))) is UNLOCK
+    assert queued.send(None) is UNLOCK  # the second refresh counts as new tokens, too
+
+
 def test_a_logout_while_a_request_waits_for_the_lock_leaves_it_unsigned() -> None:
     auth = make(tokens(expires_in=0))
     flow = auth._flow(httpx.Request("GET", API))
