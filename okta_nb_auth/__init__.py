@@ -7,8 +7,9 @@ a stored login never pays for them, and ``okta_nb_auth.login`` loads them when i
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import attach as _attach
 
 if TYPE_CHECKING:
     from ._auth import OktaAuth
@@ -82,8 +83,8 @@ __all__ = [
     "verify_access_token",
 ]
 
-# Where each public name lives. The dev server needs the 'devserver' extra (Starlette,
-# uvicorn): its ImportError surfaces on first use, as before.
+# Where each public name lives, imported on first access. The dev server needs the
+# 'devserver' extra (Starlette, uvicorn): its ImportError surfaces on first use, as before.
 _MODULES = {
     "._auth": ("OktaAuth",),
     "._config": ("DEFAULT_SCOPES", "OktaConfig"),
@@ -112,19 +113,6 @@ _MODULES = {
     ".store": ("FileStore", "KeyringStore", "MemoryStore", "StoreEntry", "TokenStore"),
     ".widgets": ("LoginWidget", "WaitTimeout", "login"),
 }
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
-
 
 if not TYPE_CHECKING:  # type checkers see the imports above, and no catch-all attribute
-
-    def __getattr__(name: str) -> Any:
-        module = _HOME.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, __name__), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    __getattr__, __dir__ = _attach(__name__, _MODULES)

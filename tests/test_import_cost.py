@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 
 import pytest
 
 import okta_nb_auth
+import okta_nb_auth.store
 
 # Heavy or side-effecting modules that a kernel which only calls APIs should not pay for.
 FORBIDDEN = (
@@ -75,6 +77,22 @@ def test_the_session_api_loads_no_login_code(code: str) -> None:
     assert forbidden_in(modules) == set()
 
 
+def test_optional_parts_wait_for_their_feature() -> None:
+    # No private_key_jwt, no file or keyring store asked for: their code stays unloaded.
+    modules = loaded_after(
+        "from okta_nb_auth import AuthSession, OktaConfig\n"
+        "OktaConfig(issuer='https://example.okta.com/oauth2/default', client_id='0oa1')"
+    )
+    assert "okta_nb_auth._config" in modules
+    unused = {
+        "okta_nb_auth._client_auth",
+        "okta_nb_auth.store._file",
+        "okta_nb_auth.store._keyring",
+    }
+    assert unused.isdisjoint(modules)
+    assert "keyring" not in modules
+
+
 def test_login_loads_the_login_code_when_used() -> None:
     modules = loaded_after(
         "import okta_nb_auth\nassert okta_nb_auth.login.__module__ == 'okta_nb_auth.widgets'"
@@ -106,21 +124,26 @@ def test_a_cli_subcommand_loads_only_its_own_code() -> None:
     assert not any(name.startswith(("okta_nb_auth.devserver", "starlette")) for name in modules)
 
 
-def test_every_public_name_resolves_and_is_listed() -> None:
-    listed = dir(okta_nb_auth)
-    for name in okta_nb_auth.__all__:
+@pytest.mark.parametrize("package", [okta_nb_auth, okta_nb_auth.store], ids=lambda p: p.__name__)
+def test_every_public_name_resolves_and_is_listed(package: types.ModuleType) -> None:
+    listed = dir(package)
+    for name in package.__all__:
         assert name in listed, name
-        value = getattr(okta_nb_auth, name)
-        assert value is getattr(okta_nb_auth, name)  # the same object every time
+        value = getattr(package, name)
+        assert value is getattr(package, name)  # the same object every time
     assert listed == sorted(listed)
 
 
-def test_the_lazy_table_is_exactly_the_public_names() -> None:
-    table = set(okta_nb_auth._HOME)
-    assert table | {"__version__"} == set(okta_nb_auth.__all__)
-    for name, module in okta_nb_auth._HOME.items():
-        value = getattr(okta_nb_auth, name)
-        assert vars(sys.modules[f"okta_nb_auth{module}"])[name] is value, name
+@pytest.mark.parametrize("package", [okta_nb_auth, okta_nb_auth.store], ids=lambda p: p.__name__)
+def test_the_lazy_table_is_exactly_the_public_names(package: types.ModuleType) -> None:
+    table: dict[str, tuple[str, ...]] = package._MODULES
+    names = [name for names in table.values() for name in names]
+    assert len(names) == len(set(names))
+    assert set(names) == set(package.__all__) - {"__version__"}
+    for module, defined in table.items():
+        for name in defined:
+            value = getattr(package, name)
+            assert vars(sys.modules[package.__name__ + module])[name] is value, name
 
 
 def test_star_import_in_a_fresh_interpreter_gives_every_name() -> None:
