@@ -10,14 +10,16 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
-from ._client_auth import ClientKey, client_key
 from ._exceptions import ConfigError
 from ._secret import Secret, refuse_pickle
+
+if TYPE_CHECKING:
+    from ._client_auth import ClientKey
 
 __all__ = [
     "CA_BUNDLE_ENV",
@@ -190,6 +192,17 @@ def _normalise_issuer(issuer: object, allow_insecure_http: bool) -> str:
     return issuer
 
 
+def _signing_key(
+    private_key: object, key_id: object, method: str, has_secret: bool
+) -> tuple[Any, ClientKey | None]:
+    # Only private_key_jwt needs the signing code: other apps never import it.
+    if private_key is None and key_id is None and method != "private_key_jwt":
+        return None, None
+    from ._client_auth import client_key
+
+    return client_key(private_key, key_id, method, has_secret)
+
+
 @dataclass(frozen=True, repr=False)
 class OktaConfig:
     """Where and as whom to talk to Okta.
@@ -253,7 +266,7 @@ class OktaConfig:
                 f"token_endpoint_auth_method {method!r} needs client_secret; a public (native) "
                 "app uses 'none'."
             )
-        kept, key = client_key(self.private_key, self.key_id, method, bool(self.client_secret))
+        kept, key = _signing_key(self.private_key, self.key_id, method, bool(self.client_secret))
         object.__setattr__(self, "private_key", kept)
         object.__setattr__(self, "_client_key", key)
         object.__setattr__(self, "token_endpoint_auth_method", method)

@@ -8,6 +8,7 @@ Tokens are not handled here: they are masked everywhere, presenter or not.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -35,15 +36,23 @@ CODE_MASK = "••••••••"
 #: Who signed in when the ID-token claims name nobody (no name, e-mail or subject).
 UNKNOWN_USER = "unknown user"
 
-_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
-# Okta's and the dev server's user codes: eight consonants (no vowels, so no words).
-_USER_CODE = re.compile(r"\b[BCDFGHJKLMNPQRSTVWXZ]{8}\b")
-_NAMED = re.compile(r"^(?P<name>.+?) <(?P<email>[^<>]+)>$")
-# "Ada Lovelace <ada@example.com>" inside a longer text: the capitalised words before <e-mail>.
 _WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
-_NAMED_IN_TEXT = re.compile(rf"\b(?P<name>(?:{_WORD} +)*{_WORD}) <(?P<email>[^<>\s]+@[^<>\s]+)>")
+# Compiled on first use (see _pattern): a kernel that never masks a screen never pays for them.
+_PATTERNS = {
+    "email": r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b",
+    # Okta's and the dev server's user codes: eight consonants (no vowels, so no words).
+    "user_code": r"\b[BCDFGHJKLMNPQRSTVWXZ]{8}\b",
+    "named": r"^(?P<name>.+?) <(?P<email>[^<>]+)>$",
+    # "Ada Lovelace <ada@example.com>" inside a longer text: the capitalised words before <e-mail>.
+    "named_in_text": rf"\b(?P<name>(?:{_WORD} +)*{_WORD}) <(?P<email>[^<>\s]+@[^<>\s]+)>",
+}
 #: ID-token claims that name a person (OIDC standard claims), masked by :func:`mask_claim`.
 NAME_CLAIMS = ("name", "given_name", "family_name", "preferred_username", "email")
+
+
+@functools.cache
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(_PATTERNS[name])
 
 
 def describe_user(claims: Mapping[str, Any]) -> str:
@@ -68,9 +77,9 @@ def masked(text: str, presenter: bool | None = None) -> str:
     when presenter mode is on."""
     if not presenter_on(presenter):
         return text
-    text = _NAMED_IN_TEXT.sub(lambda m: mask_user(m.group(0)), text)
-    text = _EMAIL.sub(lambda m: f"{m.group(1)}…@{m.group(2)}", text)
-    return _USER_CODE.sub(CODE_MASK, text)
+    text = _pattern("named_in_text").sub(lambda m: mask_user(m.group(0)), text)
+    text = _pattern("email").sub(lambda m: f"{m.group(1)}…@{m.group(2)}", text)
+    return _pattern("user_code").sub(CODE_MASK, text)
 
 
 def mask_email(email: str) -> str:
@@ -89,7 +98,7 @@ def mask_name(name: str) -> str:
 def mask_user(user: str) -> str:
     """``Ada Lovelace <ada@example.com>`` → ``A… L… <a…@example.com>``; a bare e-mail or name
     (the forms :func:`describe_user` gives) is masked alike."""
-    match = _NAMED.match(user.strip())
+    match = _pattern("named").match(user.strip())
     if match:
         return f"{mask_name(match['name'])} <{mask_email(match['email'])}>"
     if "@" in user:

@@ -17,7 +17,6 @@ from urllib.parse import quote_plus, urlencode
 
 import httpx
 
-from ._client_auth import assertion_fields
 from ._config import OktaConfig
 from ._exceptions import (
     ConfigError,
@@ -110,6 +109,8 @@ def _authenticated(
     elif method == "client_secret_post":
         data.update(client_id=config.client_id, client_secret=config.client_secret or "")
     elif method == "private_key_jwt":  # a fresh assertion naming this URL instead of a secret
+        from ._client_auth import assertion_fields  # only such apps load the signing code
+
         data.update(assertion_fields(config, url))
     else:
         data["client_id"] = config.client_id

@@ -14,11 +14,16 @@ under refresh-token rotation, by every session and process of the user.
 
 from __future__ import annotations
 
-from ._base import DEFAULT_LOCK_TIMEOUT, MemoryStore, TokenStore
-from ._entry import EntryKey, StoreEntry
-from ._file import CACHE_ENV, FileStore
-from ._keyring import KeyringStore
-from ._select import STORE_ENV, StoreChoice, resolve_store
+from typing import TYPE_CHECKING
+
+from .._lazy import attach as _attach
+
+if TYPE_CHECKING:
+    from ._base import DEFAULT_LOCK_TIMEOUT, MemoryStore, TokenStore
+    from ._entry import EntryKey, StoreEntry
+    from ._file import CACHE_ENV, FileStore
+    from ._keyring import KeyringStore
+    from ._select import STORE_ENV, StoreChoice, resolve_store
 
 __all__ = [
     "CACHE_ENV",
@@ -33,3 +38,16 @@ __all__ = [
     "TokenStore",
     "resolve_store",
 ]
+
+# Imported on first access: a session that keeps nothing, or keeps it in memory, never loads
+# the file or keyring stores.
+_MODULES = {
+    "._base": ("DEFAULT_LOCK_TIMEOUT", "MemoryStore", "TokenStore"),
+    "._entry": ("EntryKey", "StoreEntry"),
+    "._file": ("CACHE_ENV", "FileStore"),
+    "._keyring": ("KeyringStore",),
+    "._select": ("STORE_ENV", "StoreChoice", "resolve_store"),
+}
+
+if not TYPE_CHECKING:  # type checkers see the imports above, and no catch-all attribute
+    __getattr__, __dir__ = _attach(__name__, _MODULES)
