@@ -9,6 +9,7 @@ marker whose ``dropped`` says how many of the events it asked for are gone.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from dataclasses import dataclass
 from itertools import islice
@@ -17,9 +18,10 @@ __all__ = ["DEFAULT_MAX_EVENTS", "DROPPED", "Event", "EventLog"]
 
 DEFAULT_MAX_EVENTS = 10_000
 DROPPED = "events_dropped"  # the marker's ``endpoint``
+MAX_SHARED = 64  # longer grant types (junk a client sent) are not interned
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 10,000 of them are kept
 class Event:
     """One call to an OAuth endpoint and its outcome (``error`` is None on success).
 
@@ -49,6 +51,12 @@ class Event:
     auth_method: str | None = None
     auth_mismatch: str | None = None
     dropped: int | None = None
+
+    def __post_init__(self) -> None:
+        # Each form parse makes its own copy of "refresh_token": one shared string instead,
+        # since the log holds thousands of events.
+        if self.grant_type is not None and len(self.grant_type) <= MAX_SHARED:
+            object.__setattr__(self, "grant_type", sys.intern(self.grant_type))
 
 
 class EventLog:

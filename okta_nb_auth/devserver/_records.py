@@ -1,5 +1,7 @@
 """The records the dev server keeps: token families, refresh and access tokens, codes, device
-codes, pushed requests and faults (one dataclass each; the store holds them in its tables)."""
+codes, pushed requests and faults (one dataclass each; the store holds them in its tables).
+
+The token records have ``__slots__``: a busy server holds thousands of them."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(slots=True)
 class Grant:
     """One login's token family: the refresh tokens and access tokens it issued."""
 
@@ -31,7 +33,7 @@ class Grant:
     revoked: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class RefreshRecord:
     token: str
     grant_id: str
@@ -39,7 +41,7 @@ class RefreshRecord:
     rotated_at: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class AccessRecord:
     jti: str
     server_id: str
@@ -51,7 +53,7 @@ class AccessRecord:
     revoked: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class CodeRecord:
     code: str
     server_id: str
@@ -67,7 +69,7 @@ class CodeRecord:
     issued: list[str] = field(default_factory=list)  # grant ids, revoked on replay
 
 
-@dataclass
+@dataclass(slots=True)
 class DeviceRecord:
     device_code: str
     user_code: str
