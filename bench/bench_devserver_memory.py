@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -46,7 +47,18 @@ APP_CHANGES = {"rotation": "ROTATE", "refresh_token_idle": 900, "access_token_tt
 TOKEN = "/oauth2/default/v1/token"
 REVOKE = "/oauth2/default/v1/revoke"
 MAX_FAILURES = 100
-ROUNDS, PER_ROUND = 9, 11
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many refreshes, and how many revocation rounds of how many calls."""
+
+    total: int
+    rounds: int
+    per_round: int
+
+
+FULL, QUICK = Plan(100_000, 9, 11), Plan(5_000, 5, 7)
 RSS_TARGET_MIB = 5.0
 REVOKE_TARGET = 1.25
 
@@ -148,17 +160,19 @@ def _revoke_direct(dev: DevServer, load: Load, http: httpx.Client) -> float:
     return time.perf_counter() - start
 
 
-def compare(pair: list[tuple[DevServer, Load]], how: Timer, rng: random.Random) -> Comparison:
+def compare(
+    pair: list[tuple[DevServer, Load]], how: Timer, rng: random.Random, plan: Plan
+) -> Comparison:
     """Revocation on the loaded server vs the reference, in shuffled rounds: (median ms of
     each, median of the per-round ratios loaded / reference)."""
     rounds: list[tuple[float, float]] = []
     clients = [httpx.Client(base_url=d.base_url, auth=load.auth, timeout=30) for d, load in pair]
     try:
-        for _ in range(ROUNDS):
+        for _ in range(plan.rounds):
             medians = [0.0, 0.0]
             for side in rng.sample([0, 1], 2):
                 dev, load = pair[side]
-                times = [how(dev, load, clients[side]) for _ in range(PER_ROUND)]
+                times = [how(dev, load, clients[side]) for _ in range(plan.per_round)]
                 medians[side] = statistics.median(times)
             rounds.append((medians[0], medians[1]))
     finally:
@@ -184,8 +198,8 @@ def kept(dev: DevServer) -> dict[str, int]:
         }
 
 
-def measure(total: int) -> dict[str, Any]:
-    """Load one server to ``total`` refreshes; a reference server stays at the 1,000 mark."""
+def measure(plan: Plan) -> dict[str, Any]:
+    """Load one server to ``plan.total`` refreshes; a reference server stays at 1,000."""
     rng = random.Random()
     config = {"server": {"rate_limit_per_minute": 10**9}}
     with DevServer(port=0, config=config) as dev, DevServer(port=0, config=config) as ref:
@@ -194,18 +208,18 @@ def measure(total: int) -> dict[str, Any]:
             server.configure_app("web", **APP_CHANGES)
             pair.append((server, Load(server)))
             pair[-1][1].run(WARMUP)
-        start = {name: compare(pair, how, rng) for name, how in TIMERS.items()}
+        start = {name: compare(pair, how, rng, plan) for name, how in TIMERS.items()}
         rss_start = rss_mib()
         began = time.perf_counter()
-        pair[0][1].run(total)
+        pair[0][1].run(plan.total)
         seconds = time.perf_counter() - began
         rss_end = rss_mib()
-        end = {name: compare(pair, how, rng) for name, how in TIMERS.items()}
+        end = {name: compare(pair, how, rng, plan) for name, how in TIMERS.items()}
         return {
             "rss": (rss_start, rss_end),
             "start": start,
             "end": end,
-            "rate": (total - WARMUP) / seconds,
+            "rate": (plan.total - WARMUP) / seconds,
             "kept": kept(dev),
             "failures": pair[0][1].failures,
             "dropped": dev.events_dropped,
@@ -222,26 +236,28 @@ def _row(figure: str, value: str, baseline: str, ratio: float | None, target: st
     }  # fmt: skip
 
 
-def _revocation_row(name: str, total: int, m: dict[str, Any]) -> dict[str, object]:
+def _revocation_row(name: str, plan: Plan, m: dict[str, Any]) -> dict[str, object]:
     loaded, reference, ratio = m["end"][name]
     at_start = m["start"][name]
     what = "/v1/revoke of a refresh token" if name != "direct" else "Store.revoke_grant, no HTTP"
     return _row(
-        f"family revocation ({what}) after {total:,} refreshes vs a server after 1,000",
+        f"family revocation ({what}) after {plan.total:,} refreshes vs a server after 1,000",
         f"{loaded:.3f} ms",
         f"{reference:.3f} ms",
         round(ratio, 3),
         f"<= {REVOKE_TARGET}",
         ratio <= REVOKE_TARGET,
-        f"median of {ROUNDS} per-round ratios, shuffled rounds of {PER_ROUND} calls each, both "
+        f"median of {plan.rounds} per-round ratios, shuffled rounds of {plan.per_round} calls "
+        "each, both "
         f"servers in this process; at the 1,000 mark the same comparison read "
         f"{at_start[2]:.2f}x ({at_start[0]:.3f} vs {at_start[1]:.3f} ms)",
     )
 
 
 def results(quick: bool = False) -> list[dict[str, object]]:
-    total = 5_000 if quick else 100_000
-    m = measure(total)
+    plan = QUICK if quick else FULL
+    total = plan.total
+    m = measure(plan)
     (rss0, rss1), k = m["rss"], m["kept"]
     growth = rss1 - rss0
     per_refresh = growth * 2**20 / (total - WARMUP)
@@ -257,7 +273,7 @@ def results(quick: bool = False) -> list[dict[str, object]]:
             f"includes the event log filling to {k['events']:,} events "
             f"({m['dropped']:,} dropped); {shared}",
         ),
-        *(_revocation_row(name, total, m) for name in TIMERS),
+        *(_revocation_row(name, plan, m) for name in TIMERS),
         _row(
             "records kept at the end (access, refresh, families)",
             f"{k['access']:,} / {k['refresh']:,} / {k['families']:,}",

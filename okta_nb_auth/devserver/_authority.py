@@ -39,6 +39,10 @@ class BearerFailure(Exception):
         self.description = description
 
 
+def _expired() -> BearerFailure:
+    return BearerFailure(401, "invalid_token", "The access token has expired.")
+
+
 class Authority:
     """Authorization servers ``org`` and ``default`` over one store."""
 
@@ -156,15 +160,14 @@ class Authority:
             )
         except jwt.PyJWTError:
             raise invalid from None
-        expired = BearerFailure(401, "invalid_token", "The access token has expired.")
         with self.store.lock:
             record = self.store.access.get(str(claims["jti"]))
         if record is None and float(claims["exp"]) <= self.store.clock():
-            raise expired  # pruned once it expired: its own claims still say so
+            raise _expired()  # pruned once it expired: its own claims still say so
         if record is None or record.revoked:
             raise invalid
         if record.exp <= self.store.clock():
-            raise expired
+            raise _expired()
         return record, claims
 
     def id_token_claims(self, server: AuthServer, token: str, verify_exp: bool) -> dict[str, Any]:
