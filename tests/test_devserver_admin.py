@@ -34,6 +34,7 @@ from okta_nb_auth.devserver._state import Clock
 
 ROUTES = [
     ("GET", "/admin/events"),
+    ("GET", "/admin/events/count"),
     ("POST", "/admin/events/clear"),
     ("POST", "/admin/login_as"),
     ("POST", "/admin/approve_device"),

@@ -84,6 +84,7 @@ class AdminRoutes:
                 "/admin/events",
                 lambda r, b: c.events_json(int(r.query_params.get("since", 0))),
             ),
+            ("GET", "/admin/events/count", lambda r, b: c.events_count()),
             ("POST", "/admin/events/clear", lambda r, b: c.clear_events()),
             ("POST", "/admin/login_as", lambda r, b: c.login_as(**b)),
             ("POST", "/admin/approve_device", lambda r, b: c.approve_device(**b)),

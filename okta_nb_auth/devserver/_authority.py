@@ -14,7 +14,16 @@ import jwt
 from ._assertions import SpentAssertions
 from ._keys import KeyRing
 from ._settings import AppSettings, ServerSettings, SettingsError, UserSettings
-from ._state import AccessRecord, Clock, Grant, OAuthFailure, RefreshRecord, Store, opaque
+from ._state import (
+    DEFAULT_IDLE,
+    AccessRecord,
+    Clock,
+    Grant,
+    OAuthFailure,
+    RefreshRecord,
+    Store,
+    opaque,
+)
 from ._tokens import AuthServer, Minter
 
 __all__ = ["Authority", "BearerFailure"]
@@ -30,6 +39,10 @@ class BearerFailure(Exception):
         self.description = description
 
 
+def _expired() -> BearerFailure:
+    return BearerFailure(401, "invalid_token", "The access token has expired.")
+
+
 class Authority:
     """Authorization servers ``org`` and ``default`` over one store."""
 
@@ -37,7 +50,7 @@ class Authority:
         self.settings = settings
         self.apps: dict[str, AppSettings] = dict(settings.apps)
         self.base_url = base_url
-        self.store = Store(clock)
+        self.store = Store(clock, settings.max_events, self._idle)
         self.minter = Minter(self.store)
         self.spent = SpentAssertions()  # client assertions' jti, until they expire
         org_keys = KeyRing()
@@ -55,6 +68,11 @@ class Authority:
         }
 
     # -- lookups ---------------------------------------------------------------------------
+
+    def _idle(self, app: str) -> float:
+        """An app's refresh-token idle window now (the sweeper asks; apps change at run time)."""
+        settings = self.apps.get(app)
+        return float(settings.refresh_token_idle) if settings is not None else DEFAULT_IDLE
 
     def server(self, server_id: str) -> AuthServer | None:
         return self.servers.get(server_id)
@@ -144,10 +162,12 @@ class Authority:
             raise invalid from None
         with self.store.lock:
             record = self.store.access.get(str(claims["jti"]))
+        if record is None and float(claims["exp"]) <= self.store.clock():
+            raise _expired()  # pruned once it expired: its own claims still say so
         if record is None or record.revoked:
             raise invalid
         if record.exp <= self.store.clock():
-            raise BearerFailure(401, "invalid_token", "The access token has expired.")
+            raise _expired()
         return record, claims
 
     def id_token_claims(self, server: AuthServer, token: str, verify_exp: bool) -> dict[str, Any]:

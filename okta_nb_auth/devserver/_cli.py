@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "it is removed at exit",
     )
     parser.add_argument(
+        "--max-events",
+        type=int,
+        metavar="N",
+        help="keep the newest N events in the event log (default 10000; older ones are dropped)",
+    )
+    parser.add_argument(
         "--presenter",
         action="store_true",
         help="mask e-mail addresses and user codes on the pages (a projected screen); "
@@ -90,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 presenter=True if args.presenter else None,
                 tls=args.tls,
                 ca_dir=args.ca_dir,
+                max_events=args.max_events,
             )
         for warning in caught:
             print(f"warning: {warning.message}", file=sys.stderr)

@@ -66,8 +66,22 @@ class Controls:
     # -- event log -------------------------------------------------------------------------
 
     def events(self, since: int = 0) -> list[Event]:
+        """Events from cursor ``since`` (counting every event since the last clear), led by
+        an ``events_dropped`` marker when the bounded log no longer holds some of them."""
         with self.store.lock:
-            return list(self.store.events[since:])
+            return self.store.events.since(since)
+
+    @property
+    def events_dropped(self) -> int:
+        """Events dropped from the bounded log since the last clear."""
+        with self.store.lock:
+            return self.store.events.dropped
+
+    def events_count(self) -> dict[str, int]:
+        """``recorded`` (the next cursor), ``dropped`` and ``max_events``."""
+        with self.store.lock:
+            log = self.store.events
+            return {"recorded": log.recorded, "dropped": log.dropped, "max_events": log.limit}
 
     def events_json(self, since: int = 0) -> list[dict[str, Any]]:
         return [asdict(event) for event in self.events(since)]

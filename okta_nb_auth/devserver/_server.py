@@ -96,7 +96,8 @@ class DevServer(DevServerControls):
     person sees (sign-in, /activate and its confirmation, the index); the forms still work.
     ``tls=True`` (CLI: ``--tls``) serves https with a certificate from a CA made at start (see
     :attr:`ca_bundle`); ``ca_dir`` is where its CA bundle goes (default: a private temporary
-    directory), removed at stop.
+    directory), removed at stop. ``max_events`` (CLI: ``--max-events``; config: ``[server]
+    max_events``; default 10,000) bounds the event log: the oldest events are dropped first.
     """
 
     def __init__(
@@ -112,6 +113,7 @@ class DevServer(DevServerControls):
         presenter: bool | None = None,
         tls: bool = False,
         ca_dir: str | Path | None = None,
+        max_events: int | None = None,
     ) -> None:
         if not _is_loopback(host):
             if not allow_remote:
@@ -130,7 +132,8 @@ class DevServer(DevServerControls):
             settings_from_mapping(config) if isinstance(config, Mapping) else load_settings(config)
         )
         on = presenter_on(presenter) or (presenter is None and settings.presenter)
-        self._settings: ServerSettings = replace(settings, presenter=on)
+        events = settings.max_events if max_events is None else max_events
+        self._settings: ServerSettings = replace(settings, presenter=on, max_events=events)
         self._auto_approve = auto_approve
         self._public_url = public_url.rstrip("/") if public_url else None
         _check_tls(tls, ca_dir, self._public_url)

@@ -31,8 +31,19 @@ class DevServerControls:
 
     @property
     def events(self) -> list[Event]:
-        """Every OAuth-endpoint call so far, oldest first (a copy)."""
+        """The OAuth-endpoint calls the log holds, oldest first (a copy); led by an
+        ``events_dropped`` marker once the log has dropped older ones (see ``max_events``)."""
         return self.controls.events()
+
+    @property
+    def events_dropped(self) -> int:
+        """How many events the bounded log has dropped since the last clear."""
+        return self.controls.events_dropped
+
+    @property
+    def max_events(self) -> int:
+        """How many events the log keeps (``DevServer(max_events=...)``)."""
+        return self.authority.store.events.limit
 
     def clear_events(self) -> None:
         self.controls.clear_events()

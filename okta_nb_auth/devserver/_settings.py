@@ -6,6 +6,7 @@ A TOML file can change any of them::
     rate_limit_per_minute = 600
     presenter = true              # mask e-mail addresses and user codes on the pages
     strict_auth_method = true     # only each app's own secret method (Basic or body), not both
+    max_events = 10000            # the event log keeps the newest N events (oldest dropped)
 
     [users."ada@example.com"]
     password = "analytical-engine"
@@ -31,6 +32,7 @@ from typing import Any
 
 from ._app_checks import DEVICE_GRANT, SECRET_METHODS, app_problem, coerce
 from ._client_keys import generate_key_pair, key_changes
+from ._events import DEFAULT_MAX_EVENTS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -169,11 +171,18 @@ class ServerSettings:
     presenter: bool = False
     #: Every app's ``strict_auth_method`` at once (``[server] strict_auth_method``).
     strict_auth_method: bool = False
+    #: How many events the event log keeps; older ones are dropped (``[server] max_events``).
+    max_events: int = DEFAULT_MAX_EVENTS
 
     def __post_init__(self) -> None:
         for name in ("presenter", "strict_auth_method"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"[server] {name} must be true or false")
+        events = self.max_events
+        if not isinstance(events, int) or isinstance(events, bool) or events < 1:
+            raise SettingsError(
+                f"[server] max_events must be a whole number of events, 1 or more, not {events!r}"
+            )
 
     def user(self, login: str) -> UserSettings:
         try:

@@ -2,6 +2,8 @@
 
 Everything lives in one :class:`Store` guarded by one lock, because the Starlette handlers
 (on uvicorn's thread) and the :class:`DevServer` controls (on the caller's thread) share it.
+The records are in ``_records`` (re-exported here), the bounded event log in ``_events``,
+pruning and the family index in ``_sweep``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,22 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ._events import DEFAULT_MAX_EVENTS, Event, EventLog
+from ._records import (
+    AccessRecord,
+    CodeRecord,
+    DeviceRecord,
+    Fault,
+    Grant,
+    PushedRequest,
+    RefreshRecord,
+)
+from ._sweep import GRANT, Family, Sweeper, Table
 
 __all__ = [
+    "DEFAULT_IDLE",
     "AccessRecord",
     "Clock",
     "CodeRecord",
@@ -61,150 +76,55 @@ class Clock:
         return self._source() + self.offset
 
 
-@dataclass(frozen=True)
-class Event:
-    """One call to an OAuth endpoint and its outcome (``error`` is None on success).
-
-    ``endpoint`` is ``token``, ``device_authorize``, ``par``, ``introspect``, ``revoke``,
-    ``discovery`` (any ``.well-known`` document) or ``keys`` (a key set). ``auth_method`` is the
-    client authentication the call used (``client_secret_basic``, ``client_secret_post``,
-    ``none``, ``private_key_jwt``, ``client_secret_jwt``); ``auth_mismatch`` is
-    ``invalid_token_endpoint_auth_method`` (Okta's System Log reason) when that is not the
-    app's method, whether accepted or refused.
-    ``detail`` says what else happened (``rotated``, ``reuse_detected_family_revoked``, ...),
-    or ``invalid_token_endpoint_auth_method`` when the method is why the call was refused, or
-    Okta's code for a refused client assertion (``client_assertion_already_used``, ...).
-    """
-
-    at: float
-    endpoint: str
-    grant_type: str | None
-    client_id: str | None
-    app: str | None
-    status: int
-    error: str | None
-    user: str | None = None
-    detail: str | None = None
-    expires_at: float | None = None
-    auth_method: str | None = None
-    auth_mismatch: str | None = None
-
-
-@dataclass
-class Grant:
-    """One login's token family: the refresh tokens and access tokens it issued."""
-
-    id: str
-    server_id: str
-    app: str
-    client_id: str
-    user: str | None
-    scopes: tuple[str, ...]
-    auth_time: int
-    expires_at: float | None  # absolute refresh-token lifetime; rotation inherits it
-    revoked: bool = False
-
-
-@dataclass
-class RefreshRecord:
-    token: str
-    grant_id: str
-    last_used: float
-    rotated_at: float | None = None
-
-
-@dataclass
-class AccessRecord:
-    jti: str
-    server_id: str
-    client_id: str
-    user: str | None
-    scopes: tuple[str, ...]
-    exp: float
-    grant_id: str | None = None
-    revoked: bool = False
-
-
-@dataclass
-class CodeRecord:
-    code: str
-    server_id: str
-    app: str
-    redirect_uri: str
-    scopes: tuple[str, ...]
-    user: str
-    auth_time: int
-    expires_at: float
-    nonce: str | None
-    challenge: str | None
-    used: bool = False
-    issued: list[str] = field(default_factory=list)  # grant ids, revoked on replay
-
-
-@dataclass
-class DeviceRecord:
-    device_code: str
-    user_code: str
-    server_id: str
-    app: str
-    scopes: tuple[str, ...]
-    expires_at: float
-    interval: int
-    status: str = "pending"  # pending, approved, denied, consumed
-    user: str | None = None
-    last_poll: float | None = None
-
-
-@dataclass
-class PushedRequest:
-    """An authorization request pushed to ``/v1/par``, until its ``request_uri`` is used."""
-
-    request_uri: str
-    server_id: str
-    client_id: str
-    params: dict[str, str]
-    expires_at: float
-    used: bool = False
-
-
-@dataclass
-class Fault:
-    """What to do to the next ``count`` token-endpoint calls."""
-
-    count: int
-    status: int | None = None
-    latency: float = 0.0
-    drop: bool = False
-    html: bool = False
-
-
 def opaque(length: int = 32) -> str:
     """An opaque base64url value: 32 bytes give Okta's 43 characters."""
     return secrets.token_urlsafe(length)
 
 
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # consonants only: no accidental words
+DEFAULT_IDLE = 7 * 24 * 3600.0  # Okta's default refresh-token idle window
+
+R = TypeVar("R")
 
 
 class Store:
-    """All mutable state. Callers hold ``store.lock`` across read-modify-write sequences."""
+    """All mutable state. Callers hold ``store.lock`` across read-modify-write sequences.
 
-    def __init__(self, clock: Clock) -> None:
+    The tables with lifetimes tell a :class:`~._sweep.Sweeper` about every record put in them;
+    it prunes dead ones a few at each write. ``families`` indexes each grant's tokens.
+    ``idle`` gives an app's refresh-token idle window by app name (the authority's apps).
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        idle: Callable[[str], float] = lambda app: DEFAULT_IDLE,
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
-        self.grants: dict[str, Grant] = {}
-        self.refresh: dict[str, RefreshRecord] = {}
-        self.access: dict[str, AccessRecord] = {}
-        self.codes: dict[str, CodeRecord] = {}
-        self.devices: dict[str, DeviceRecord] = {}
+        self.sweeper = Sweeper(self, idle)
+        self.families: dict[str, Family] = {}  # grant id -> its tokens
+        self.grants: Table[Grant] = Table(self._locked(self.sweeper.grant_added))
+        self.refresh: Table[RefreshRecord] = Table(self._locked(self.sweeper.refresh_added))
+        self.access: Table[AccessRecord] = Table(self._locked(self.sweeper.access_added))
+        self.codes: Table[CodeRecord] = Table(self._locked(self.sweeper.code_added))
+        self.devices: Table[DeviceRecord] = Table(self._locked(self.sweeper.device_added))
         self.user_codes: dict[str, str] = {}
         self.sessions: dict[str, tuple[str, int]] = {}  # browser sid -> (login, auth_time)
         self.transactions: dict[str, dict[str, str]] = {}  # login-form txn -> authorize params
         self.pushed: dict[str, PushedRequest] = {}  # request_uri -> pushed request
-        self.events: list[Event] = []
+        self.events = EventLog(max_events)
         self.faults: list[Fault] = []
         self.auto_approve: str | None = None
         self._window: tuple[int, int] = (0, 0)  # (minute, calls) for the rate limit
+
+    def _locked(self, hook: Callable[[str, R], None]) -> Callable[[str, R], None]:
+        def locked(key: str, record: R) -> None:
+            with self.lock:
+                hook(key, record)
+
+        return locked
 
     def record(self, event: Event) -> None:
         with self.lock:
@@ -237,25 +157,32 @@ class Store:
             self._window = (minute, calls)
             return limit, max(limit - calls, -1), (minute + 1) * 60
 
+    def family_access(self, grant_id: str) -> list[AccessRecord]:
+        """The access tokens ``grant_id`` issued that are still kept (through the index)."""
+        with self.lock:
+            family = self.families.get(grant_id)
+            jtis = family.access if family is not None else ()
+            return [record for jti in jtis if (record := self.access.get(jti)) is not None]
+
     def revoke_grant(self, grant_id: str) -> None:
         """Revoke a token family: its refresh tokens and every access token it issued."""
         with self.lock:
             grant = self.grants.get(grant_id)
             if grant is not None:
                 grant.revoked = True
-            for record in self.access.values():
-                if record.grant_id == grant_id:
-                    record.revoked = True
+            for record in self.family_access(grant_id):
+                record.revoked = True
+            self.sweeper.schedule(GRANT, grant_id)
+
+    def _grants_of(self, login: str) -> list[str]:
+        return [g.id for g in self.grants.values() if g.user == login]
 
     def revoke_user(self, login: str) -> int:
         """Revoke every grant and access token of ``login``; returns how many grants."""
         with self.lock:
-            grants = [g.id for g in self.grants.values() if g.user == login and not g.revoked]
-            for grant_id in grants:
+            grants = [g for g in self._grants_of(login) if not self.grants[g].revoked]
+            for grant_id in self._grants_of(login):  # a user's access tokens all have a grant
                 self.revoke_grant(grant_id)
-            for record in self.access.values():
-                if record.user == login:
-                    record.revoked = True
             self.sessions = {k: v for k, v in self.sessions.items() if v[0] != login}
             return len(grants)
 
@@ -263,7 +190,8 @@ class Store:
         """Make ``login``'s access tokens expired now; returns how many were live."""
         with self.lock:
             now = self.clock()
-            live = [r for r in self.access.values() if r.user == login and r.exp > now]
+            mine = [r for g in self._grants_of(login) for r in self.family_access(g)]
+            live = [r for r in mine if r.exp > now]
             for record in live:
                 record.exp = now - 1
             return len(live)
