@@ -66,7 +66,7 @@ class Tally:
 
 
 def _availability(client: str) -> str:
-    """"" when the client's package imports, else why not."""
+    """ "" when the client's package imports, else why not."""
     module = {
         "Authlib": "authlib",
         "httpx-auth": "httpx_auth",

@@ -30,6 +30,7 @@ __all__ = [
     "fmt_us",
     "main",
     "markdown",
+    "median_ratio",
     "per_request",
     "row",
     "shuffled_rounds",
@@ -183,7 +184,7 @@ def _cell(value: object) -> str:
 
 
 def markdown(rows: Sequence[Row]) -> str:
-    """A markdown table of contract rows (figure | ours | baseline | ratio | target | met | note)."""
+    """A markdown table: figure | ours | baseline | ratio | target | met | note."""
     lines = [
         "| figure | ours | baseline | ratio | target | met | note |",
         "|---|---|---|---|---|---|---|",
