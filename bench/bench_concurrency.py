@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import random
 import statistics
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -179,5 +178,4 @@ def results(quick: bool = False) -> list[Row]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, "")
     benchkit.main(results, __doc__)
