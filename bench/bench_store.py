@@ -1,6 +1,7 @@
 """Benchmark: a token store shared by processes, against copies of the tokens; its request cost.
 
-Run with ``make bench`` (after ``bench_session.py``) or ``.venv/bin/python bench/bench_store.py``.
+Run with ``make bench`` (``bench/report.py`` calls ``results()``) or
+``.venv/bin/python bench/bench_store.py [--quick]``.
 It starts the dev server as a separate process and prints:
 
 1. token-endpoint calls when 4 worker processes (this script with ``--worker``) share one
@@ -18,7 +19,6 @@ Nothing here asserts a time: it prints figures for ``bench/RESULTS.md``.
 
 from __future__ import annotations
 
-import argparse
 import builtins
 import dataclasses
 import functools
@@ -38,8 +38,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import benchkit
 import httpx
-from bench_session import Admin, dev_server, per_request
+from benchkit import Admin, Row, dev_server, per_request, row
 
 from okta_nb_auth import AuthSession, OktaConfig, TokenSet
 from okta_nb_auth.store import FileStore
@@ -257,7 +258,9 @@ def scenario(admin: StoreAdmin, mode: str, expiries: int) -> Tally:
     return tally
 
 
-def shared_store(admin: StoreAdmin, rounds: int, expiries: int, rng: random.Random) -> None:
+def shared_store(
+    admin: StoreAdmin, rounds: int, expiries: int, rng: random.Random
+) -> dict[str, Tally]:
     """Part 1: both scenarios per round, in a shuffled order; print one row per run."""
     admin.strict_rotation()
     print(
@@ -278,6 +281,7 @@ def shared_store(admin: StoreAdmin, rounds: int, expiries: int, rng: random.Rand
         print(f"  all  {_row(mode, totals[mode])}")
         if totals[mode].errors:
             print(f"       errors seen by the workers: {dict(totals[mode].errors)}")
+    return totals
 
 
 def _row(mode: str, tally: Tally) -> str:
@@ -397,7 +401,7 @@ def control_count(session: httpx.Client, directory: str) -> Counter[str]:
     return calls
 
 
-def request_cost(rounds: int, per_round: int, rng: random.Random) -> None:
+def request_cost(rounds: int, per_round: int, rng: random.Random) -> dict[str, Any]:
     """Part 2: interleaved, shuffled rounds; medians per request and ratios."""
     recorder = Recorder()
     with tempfile.TemporaryDirectory(prefix="bench-store-") as directory:
@@ -422,6 +426,23 @@ def request_cost(rounds: int, per_round: int, rng: random.Random) -> None:
             client.close()
     medians = {name: statistics.median(values) for name, values in times.items()}
     _print_cost(rounds, per_round, medians, counted, control, before, after, recorder)
+    refreshed = sum(after[name] - before[name] for name in after)
+    others = sum(n for url, n in recorder.urls.items() if url != API_URL)
+    ratios = {
+        name: statistics.median(a / b for a, b in zip(times[name], times["plain"], strict=True))
+        for name in ("no store", "FileStore")
+    }
+    ratios["store vs no store"] = statistics.median(
+        a / b for a, b in zip(times["FileStore"], times["no store"], strict=True)
+    )
+    return {
+        "medians": medians,
+        "ratios": ratios,
+        "file_calls": sum(counted["FileStore"].values()),
+        "control": sum(control.values()),
+        "refreshed": refreshed,
+        "others": others,
+    }
 
 
 def _print_cost(
@@ -452,31 +473,79 @@ def _print_cost(
     print(f"  generations changed (refreshes): {refreshed}; non-API requests: {others or 0}")
 
 
+# ------------------------------------------------------------------ the bench contract
+
+SECTION = "store"
+
+
+def _store_rows(totals: dict[str, Tally]) -> list[Row]:
+    store, copies = totals["store"], totals["copies"]
+    figure = f"{WORKERS} processes, {store.expiries} expiries, ROTATE grace 0"
+    return [
+        row(
+            SECTION,
+            f"{figure}: token calls beyond one per expiry",
+            f"{store.extra_calls} extra of {store.token_calls}; failed {store.failed}/"
+            f"{store.requests}",
+            baseline=f"{copies.extra_calls} extra of {copies.token_calls}; failed "
+            f"{copies.failed}/{copies.requests}",
+            target="0 extra, 0 failed",
+            met=store.extra_calls == 0 and store.failed == 0,
+            note="FileStore shared by the processes vs a copy of the tokens in each "
+            f"(invalid_grant: {store.invalid_grant} vs {copies.invalid_grant})",
+        )
+    ]
+
+
+def _cost_rows(cost: dict[str, Any], rounds: int, per_round: int) -> list[Row]:
+    medians, ratios = cost["medians"], cost["ratios"]
+    return [
+        row(
+            SECTION,
+            "request cost, AuthSession with FileStore vs without (MockTransport)",
+            f"{medians['FileStore'] * 1e6:.2f} µs",
+            baseline=f"{medians['no store'] * 1e6:.2f} µs",
+            ratio=ratios["store vs no store"],
+            target="<= 1.03",
+            met=ratios["store vs no store"] <= 1.03,
+            note=f"{rounds} rounds x {per_round}; vs plain httpx: FileStore "
+            f"{ratios['FileStore']:.3f}, no store {ratios['no store']:.3f}",
+        ),
+        row(
+            SECTION,
+            f"file calls in {per_round} requests with a FileStore",
+            str(cost["file_calls"]),
+            target="0",
+            met=cost["file_calls"] == 0,
+            note=f"control: one FileStore.load() makes {cost['control']}; refreshes "
+            f"{cost['refreshed']}, non-API requests {cost['others']}",
+        ),
+    ]
+
+
+def results(quick: bool = False) -> list[Row]:
+    """The section's rows (contract of ``bench/report.py``)."""
+    rng = random.Random()
+    rounds, expiries = (1, 3) if quick else (3, EXPIRIES)
+    cost_rounds, per_round = (3, 200) if quick else (15, 2000)
+    with dev_server() as base:
+        totals = shared_store(StoreAdmin(base), rounds, expiries, rng)
+    cost = request_cost(cost_rounds, per_round, rng)
+    return _store_rows(totals) + _cost_rows(cost, cost_rounds, per_round)
+
+
 # ------------------------------------------------------------------ main
 
 
 def main() -> None:
-    """Parse the options, start the dev server, run both parts."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of part 1 (default 3)")
-    parser.add_argument("--seed", type=int, default=None, help="shuffle seed (default random)")
-    parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
+    """``--worker`` (a worker process), else the section's table (``--quick`` for a smoke run).
+
+    The detailed per-round figures go to stdout before the table.
+    """
+    if sys.argv[1:2] == ["--worker"]:
         worker_main()
         return
-    seed = args.seed if args.seed is not None else random.randrange(2**32)
-    rng = random.Random(seed)
-    rounds, expiries = (1, 3) if args.quick else (args.rounds, EXPIRIES)
-    cost_rounds, per_round = (3, 200) if args.quick else (15, 2000)
-    print(f"seed {seed} (rerun with --seed {seed}); Python {sys.version.split()[0]}, ", end="")
-    print(f"{os.cpu_count()} cores")
-    started = time.perf_counter()
-    with dev_server() as base:
-        shared_store(StoreAdmin(base), rounds, expiries, rng)
-    request_cost(cost_rounds, per_round, rng)
-    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    benchkit.main(results, __doc__)
 
 
 if __name__ == "__main__":
