@@ -166,7 +166,7 @@ def mixed_row(admin: Admin, tasks: int = 50, threads: int = 8) -> Row:
 
 def results(quick: bool = False) -> list[Row]:
     """The section's rows (contract of ``bench/report.py``)."""
-    rounds, n = (3, 50) if quick else (15, 200)
+    rounds, n = (3, 20) if quick else (15, 200)
     rng = random.Random()
     with dev_server() as base:
         admin = Admin(base)

@@ -11,6 +11,7 @@ and the run goes on. Every figure is a median of per-round ratios or a count fro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import importlib
 import importlib.metadata
@@ -98,7 +99,8 @@ def run_section(name: str, quick: bool) -> list[Row]:
     except Exception as exc:
         return _unavailable(name, f"import failed: {type(exc).__name__}: {exc}")
     try:
-        rows = list(module.results(quick=quick))
+        with contextlib.redirect_stdout(sys.stderr):  # a section's own progress output
+            rows = list(module.results(quick=quick))
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         return _unavailable(name, f"results() raised {type(exc).__name__}: {exc}")
