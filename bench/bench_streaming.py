@@ -101,7 +101,7 @@ def _client(kind: str) -> Any:
         config = OktaConfig(issuer="https://bench.okta.test/oauth2/default", client_id="bench")
         tokens = TokenSet(access_token=token, expires_at=time.time() + 3600, refresh_token="r")
         return AuthSession(config, tokens, timeout=60)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True):  # record: Authlib re-enables its warning
         warnings.simplefilter("ignore")
         from authlib.integrations.httpx_client import OAuth2Client
     expires = int(time.time()) + 3600

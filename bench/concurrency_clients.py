@@ -147,7 +147,7 @@ def ours_tasks(login: Login, count: int) -> Outcome:
 
 
 def _authlib() -> Any:
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True):  # record: Authlib re-enables its warning
         warnings.simplefilter("ignore")  # Authlib 1.9 warns that its httpx module is deprecated
         from authlib.integrations import httpx_client
     return httpx_client
