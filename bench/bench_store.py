@@ -526,7 +526,7 @@ def _cost_rows(cost: dict[str, Any], rounds: int, per_round: int) -> list[Row]:
 def results(quick: bool = False) -> list[Row]:
     """The section's rows (contract of ``bench/report.py``)."""
     rng = random.Random()
-    rounds, expiries = (1, 2) if quick else (3, EXPIRIES)
+    rounds, expiries = (1, 1) if quick else (3, EXPIRIES)
     cost_rounds, per_round = (3, 100) if quick else (15, 2000)
     with dev_server() as base:
         totals = shared_store(StoreAdmin(base), rounds, expiries, rng)

@@ -222,7 +222,7 @@ def _rows(
 
 def results(quick: bool = False) -> list[Row]:
     """The section's rows (contract of ``bench/report.py``)."""
-    rounds, size = (1, 4 * MiB) if quick else (3, 64 * MiB)
+    rounds, size = (1, 2 * MiB) if quick else (3, 64 * MiB)
     data, problem = measure(rounds, size)
     rows: list[Row] = []
     for direction in DIRECTIONS:
