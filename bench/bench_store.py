@@ -4,7 +4,7 @@ Run with ``make bench`` (``bench/report.py`` calls ``results()``) or
 ``.venv/bin/python bench/bench_store.py [--quick]``.
 It starts the dev server as a separate process and prints:
 
-1. token-endpoint calls when 4 worker processes (this script with ``--worker``) share one
+1. token-endpoint calls when 4 worker processes (``store_worker.py``) share one
    :class:`~okta_nb_auth.store.FileStore` across 10 access-token expiries, under strict
    rotation (ROTATE, grace period 0), next to a baseline that can lose: 4 processes that each
    hold a copy of the same tokens with no store. Counted in the dev server's event log and the
@@ -19,28 +19,23 @@ Nothing here asserts a time: it prints figures for ``bench/RESULTS.md``.
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
-import functools
-import io
 import json
-import os
 import random
-import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 import benchkit
-import httpx
-from benchkit import Admin, Row, dev_server, per_request, row
+from benchkit import Admin, Row, dev_server, row
+from store_cost import request_cost
 
 from okta_nb_auth import AuthSession, OktaConfig, TokenSet
 from okta_nb_auth.store import FileStore
@@ -54,69 +49,6 @@ LABELS = {
     "store": "FileStore shared by 4 processes",
     "copies": "4 copies of the tokens, no store",
 }
-
-
-# ------------------------------------------------------------------ the worker process
-
-
-class Worker:
-    """One worker process's session, driven by JSON lines on stdin (answers on stdout)."""
-
-    def __init__(self, start: dict[str, Any]) -> None:
-        self.offset = float(start["offset"])
-        self.url = str(start["url"])
-        config = OktaConfig(**start["config"])
-        if start["mode"] == "store":
-            self.session = AuthSession.from_store(
-                config, store=FileStore(start["store"]), clock=self.clock
-            )
-        else:
-            tokens = TokenSet(**start["tokens"])
-            self.session = AuthSession(config, tokens, clock=self.clock)
-
-    def clock(self) -> float:
-        """``time.time()`` shifted as the dev server's clock is."""
-        return time.time() + self.offset
-
-    def run(self, offset: float, count: int) -> dict[str, Any]:
-        """Follow the server's clock to ``offset``, then make ``count`` API requests."""
-        self.offset = offset
-        errors: Counter[str] = Counter()
-        ok = 0
-        for _ in range(count):
-            try:
-                response = self.session.get(self.url)
-            except Exception as exc:  # counted, not raised: the parent tallies failures
-                errors[_describe_error(exc)] += 1
-                continue
-            if response.status_code == 200:
-                ok += 1
-            else:
-                errors[f"HTTP {response.status_code}"] += 1
-        return {"ok": ok, "failed": count - ok, "errors": dict(errors)}
-
-
-def _describe_error(exc: Exception) -> str:
-    """The exception's class, with its OAuth error code when it has one."""
-    code = getattr(exc, "error", None)
-    return f"{type(exc).__name__}({code})" if code else type(exc).__name__
-
-
-def worker_main() -> None:
-    """The ``--worker`` loop: a start line, then ``run`` lines until ``quit`` or EOF."""
-    worker = Worker(json.loads(sys.stdin.readline()))
-    _answer({"ready": True})
-    for line in sys.stdin:
-        message = json.loads(line)
-        if message["op"] == "quit":
-            break
-        _answer(worker.run(float(message["offset"]), int(message["requests"])))
-    worker.session.close()
-
-
-def _answer(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
 
 
 # ------------------------------------------------------------------ scenario 1: the parent
@@ -161,7 +93,7 @@ def workers(starts: list[dict[str, Any]]) -> Iterator[list[subprocess.Popen[str]
     """Start one worker per start message and wait until all are ready."""
     procs = [
         subprocess.Popen(
-            [sys.executable, __file__, "--worker"],
+            [sys.executable, str(Path(__file__).with_name("store_worker.py"))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -298,181 +230,6 @@ def _merge(total: Tally, tally: Tally) -> None:
     total.errors.update(tally.errors)
 
 
-# ------------------------------------------------------------------ part 2: request cost
-
-API_URL = "http://api.test/whoami"
-
-
-def bench_tokens() -> TokenSet:
-    """A fresh, distinct login valid for 12 hours (distinct: sessions must not share a holder)."""
-    return TokenSet(
-        access_token=secrets.token_urlsafe(600),  # about as long as an Okta JWT
-        expires_at=time.time() + 12 * 3600,
-        refresh_token=secrets.token_urlsafe(32),
-        scope="openid email profile offline_access",
-    )
-
-
-class Recorder:
-    """A MockTransport handler: a canned 200, and every URL it was asked for."""
-
-    def __init__(self) -> None:
-        self.urls: Counter[str] = Counter()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.urls[str(request.url)] += 1
-        return httpx.Response(200, json={"ok": True})
-
-
-def mock_clients(directory: str, recorder: Recorder) -> dict[str, httpx.Client]:
-    """The three clients under test, all on one MockTransport."""
-    transport = httpx.MockTransport(recorder)
-    config = OktaConfig(issuer="https://bench.okta.test/oauth2/default", client_id="bench")
-    plain_header = {"Authorization": f"Bearer {bench_tokens().access_token}"}
-    no_store = AuthSession(config, bench_tokens(), transport=transport)
-    with_store = AuthSession(
-        config, bench_tokens(), store=FileStore(directory), transport=transport
-    )
-    assert no_store.okta_auth.store is None
-    assert with_store.okta_auth.store is not None and with_store.okta_auth.stored is not None
-    assert with_store.okta_auth is not no_store.okta_auth
-    return {
-        "plain": httpx.Client(transport=transport, headers=plain_header),
-        "no store": no_store,
-        "FileStore": with_store,
-    }
-
-
-def generations(clients: dict[str, httpx.Client]) -> dict[str, int]:
-    """Each session's token generation (it changes on every refresh or adoption)."""
-    return {
-        name: client.okta_auth._generation
-        for name, client in clients.items()
-        if isinstance(client, AuthSession)
-    }
-
-
-@contextmanager
-def counting_file_calls() -> Iterator[Counter[str]]:
-    """Count ``os.open``, ``os.stat``, ``os.lstat`` and ``open`` calls in this process."""
-    calls: Counter[str] = Counter()
-    originals: list[tuple[Any, str, Any]] = []
-
-    def wrap(owner: Any, name: str, label: str) -> None:
-        original = getattr(owner, name)
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            calls[label] += 1
-            return original(*args, **kwargs)
-
-        originals.append((owner, name, original))
-        setattr(owner, name, counted)
-
-    for owner, name, label in (
-        (os, "open", "os.open"),
-        (os, "stat", "os.stat"),
-        (os, "lstat", "os.lstat"),
-        (builtins, "open", "open"),
-        (io, "open", "io.open"),
-    ):
-        wrap(owner, name, label)
-    try:
-        yield calls
-    finally:
-        for owner, name, original in reversed(originals):
-            setattr(owner, name, original)
-
-
-def file_calls(send: Callable[[], object], count: int) -> Counter[str]:
-    """The file calls ``count`` sends make."""
-    with counting_file_calls() as calls:
-        for _ in range(count):
-            send()
-    return calls
-
-
-def control_count(session: httpx.Client, directory: str) -> Counter[str]:
-    """The file calls of one ``FileStore.load`` of the session's entry: the counter works."""
-    assert isinstance(session, AuthSession)
-    entry = session.okta_auth.stored
-    assert entry is not None
-    with counting_file_calls() as calls:
-        FileStore(directory).load(entry.key)
-    return calls
-
-
-def request_cost(rounds: int, per_round: int, rng: random.Random) -> dict[str, Any]:
-    """Part 2: interleaved, shuffled rounds; medians per request and ratios."""
-    recorder = Recorder()
-    with tempfile.TemporaryDirectory(prefix="bench-store-") as directory:
-        clients = mock_clients(directory, recorder)
-        before = generations(clients)
-        for client in clients.values():  # warm-up
-            per_request(functools.partial(client.get, API_URL), 200)
-        times: dict[str, list[float]] = {name: [] for name in clients}
-        for _ in range(rounds):
-            order = list(clients)
-            rng.shuffle(order)
-            for name in order:
-                client = clients[name]
-                times[name].append(per_request(functools.partial(client.get, API_URL), per_round))
-        counted = {
-            name: file_calls(functools.partial(clients[name].get, API_URL), per_round)
-            for name in ("FileStore", "no store")
-        }
-        control = control_count(clients["FileStore"], directory)
-        after = generations(clients)
-        for client in clients.values():
-            client.close()
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    _print_cost(rounds, per_round, medians, counted, control, before, after, recorder)
-    refreshed = sum(after[name] - before[name] for name in after)
-    others = sum(n for url, n in recorder.urls.items() if url != API_URL)
-    ratios = {
-        name: statistics.median(a / b for a, b in zip(times[name], times["plain"], strict=True))
-        for name in ("no store", "FileStore")
-    }
-    ratios["store vs no store"] = statistics.median(
-        a / b for a, b in zip(times["FileStore"], times["no store"], strict=True)
-    )
-    return {
-        "medians": medians,
-        "ratios": ratios,
-        "file_calls": sum(counted["FileStore"].values()),
-        "control": sum(control.values()),
-        "refreshed": refreshed,
-        "others": others,
-    }
-
-
-def _print_cost(
-    rounds: int,
-    per_round: int,
-    medians: dict[str, float],
-    counted: dict[str, Counter[str]],
-    control: Counter[str],
-    before: dict[str, int],
-    after: dict[str, int],
-    recorder: Recorder,
-) -> None:
-    print(
-        f"\n2. per-request cost, MockTransport (no server), {rounds} shuffled rounds of "
-        f"{per_round} requests per client, median per request:"
-    )
-    for name, value in medians.items():
-        print(f"  {name:<10} {value * 1e6:7.2f} us")
-    plain = medians["plain"]
-    print(f"  ratio FileStore / no store: {medians['FileStore'] / medians['no store']:.3f}")
-    print(f"  ratio no store / plain:     {medians['no store'] / plain:.3f}")
-    print(f"  ratio FileStore / plain:    {medians['FileStore'] / plain:.3f}")
-    for name, calls in counted.items():
-        print(f"  file calls in {per_round} requests, {name}: {sum(calls.values())} {dict(calls)}")
-    print(f"  (control: one FileStore.load() under the same counter: {dict(control)})")
-    refreshed = {name: after[name] - before[name] for name in after}
-    others = sorted(url for url in recorder.urls if url != API_URL)
-    print(f"  generations changed (refreshes): {refreshed}; non-API requests: {others or 0}")
-
-
 # ------------------------------------------------------------------ the bench contract
 
 SECTION = "store"
@@ -538,13 +295,7 @@ def results(quick: bool = False) -> list[Row]:
 
 
 def main() -> None:
-    """``--worker`` (a worker process), else the section's table (``--quick`` for a smoke run).
-
-    The detailed per-round figures go to stdout before the table.
-    """
-    if sys.argv[1:2] == ["--worker"]:
-        worker_main()
-        return
+    """The section's table (``--quick`` for a smoke run), after the detailed figures."""
     benchkit.main(results, __doc__)
 
 
