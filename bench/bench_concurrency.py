@@ -36,12 +36,14 @@ LABELS = {
     ("Authlib", "threads"): "Authlib OAuth2Client",
     ("Authlib", "tasks"): "Authlib AsyncOAuth2Client",
     ("httpx-auth", "threads"): "httpx-auth OAuth2AuthorizationCodePKCE",
+    ("httpx-auth", "tasks"): "httpx-auth OAuth2AuthorizationCodePKCE (httpx.AsyncClient)",
     ("requests-oauthlib", "threads"): "requests-oauthlib OAuth2Session (auto_refresh_url)",
     ("okta-client-python", "tasks"): "okta-client-python OAuth2Client.refresh (glue)",
 }
 
 NOTES = {
-    "httpx-auth": "its fallback to a browser login is stubbed and counted as a failure; it pins "
+    "httpx-auth": "its fallback to a browser login is stubbed and counted as a failure; its "
+    "refresh blocks the event loop under AsyncClient; it pins "
     "httpx==0.28.*, make bench installs it --no-deps so it runs on httpx {httpx}",
     "requests-oauthlib": "OAUTHLIB_INSECURE_TRANSPORT=1 (the dev server is http on loopback)",
     "okta-client-python": "no HTTP-client integration: each task calls OAuth2Client.refresh "
@@ -49,8 +51,6 @@ NOTES = {
 }
 
 NOT_MEASURED = {
-    ("httpx-auth", "tasks"): "not measured: its auth flow is synchronous (it refreshes with a "
-    "blocking httpx.Client even under httpx.AsyncClient)",
     ("requests-oauthlib", "tasks"): "not applicable: requests has no asyncio client",
     ("okta-client-python", "threads"): "not measured: its refresh is asyncio-only (an "
     "asyncio.Lock per event loop), so threads cannot share it",

@@ -191,7 +191,8 @@ class BrowserLogin(Exception):
     """httpx-auth fell back to a browser login (stubbed: no browser, no listener)."""
 
 
-def httpx_auth_threads(login: Login, count: int) -> Outcome:
+def _httpx_auth(login: Login) -> Any:
+    """httpx-auth's PKCE auth holding the expired login; its browser login is stubbed."""
     import httpx_auth
 
     auth = httpx_auth.OAuth2AuthorizationCodePKCE(
@@ -204,14 +205,34 @@ def httpx_auth_threads(login: Login, count: int) -> Outcome:
     def browser_login() -> tuple[str, str]:
         raise BrowserLogin("httpx-auth would open a browser to log in again")
 
-    auth.request_new_token = browser_login  # type: ignore[method-assign]
+    auth.request_new_token = browser_login
     past = time.time() - 120
     body = login.body
     httpx_auth.OAuth2.token_cache._add_token(
         auth.state, body["access_token"], past, body["refresh_token"]
     )
-    with httpx.Client(auth=auth, timeout=30) as client:
+    return auth
+
+
+def httpx_auth_threads(login: Login, count: int) -> Outcome:
+    with httpx.Client(auth=_httpx_auth(login), timeout=30) as client:
         return in_threads(count, lambda: client.get(login.api).status_code)
+
+
+def httpx_auth_tasks(login: Login, count: int) -> Outcome:
+    """Under ``httpx.AsyncClient`` httpx-auth's flow still refreshes with a blocking client."""
+    auth = _httpx_auth(login)
+
+    @asynccontextmanager
+    async def make() -> AsyncIterator[AsyncCall]:
+        async with httpx.AsyncClient(auth=auth, timeout=30) as client:
+
+            async def call() -> int:
+                return (await client.get(login.api)).status_code
+
+            yield call
+
+    return in_tasks(count, make)
 
 
 # ------------------------------------------------------------------ requests-oauthlib
@@ -276,7 +297,7 @@ def okta_client_tasks(login: Login, count: int) -> Outcome:
 DRIVERS: dict[str, dict[str, Callable[[Login, int], Outcome]]] = {
     "okta-nb-auth": {"threads": ours_threads, "tasks": ours_tasks},
     "Authlib": {"threads": authlib_threads, "tasks": authlib_tasks},
-    "httpx-auth": {"threads": httpx_auth_threads},
+    "httpx-auth": {"threads": httpx_auth_threads, "tasks": httpx_auth_tasks},
     "requests-oauthlib": {"threads": requests_oauthlib_threads},
     "okta-client-python": {"tasks": okta_client_tasks},
 }
