@@ -54,10 +54,14 @@ test: $(STAMP)
 lab: $(LAB_DEPS)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(LAB_PORT:%=--ServerApp.port=%) $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
+# Writes and prints bench/RESULTS.md; BENCH_ARGS=--quick for a smoke run (under a few minutes).
+# httpx-auth pins httpx==0.28.*, so it goes in without its dependencies and runs on the
+# project's httpx (its rows say which).
+BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/bench_session.py
-	$(BIN)/python bench/bench_store.py
+	$(BIN)/python -m pip install --quiet --no-deps 'httpx-auth>=0.23'
+	$(BIN)/python bench/report.py $(BENCH_ARGS)
 
 # Mutation testing (mutmut) of the token-handling modules against their own test files, in a
 # scratch copy under .mutation/; prints killed / (total - equivalent) per module and in total.

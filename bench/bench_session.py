@@ -1,226 +1,182 @@
-"""Benchmark: AuthSession's per-request overhead, and refresh counts under concurrency.
+"""Benchmark: AuthSession's per-request cost against plain httpx, through the dev server.
 
-Run with ``make bench`` (or ``.venv/bin/python bench/bench_session.py``). It starts the dev
-server as a separate process (so the server's work does not share this process's GIL),
-then prints:
+The dev server runs as a separate process (so its work does not share this process's GIL).
+Each round sends ``n`` requests to ``GET /api/whoami`` with each client, in a random order:
 
-1. the median per-request time of ``AuthSession`` against a plain ``httpx.Client`` with a
-   static ``Authorization`` header, same server, same run, interleaved rounds; the ratio is
-   the figure of merit (target: at most 1.05);
-2. how many token-endpoint calls 50 concurrent async requests plus 8 threads cause on an
-   expired token, for okta-nb-auth and for Authlib's ``OAuth2Client`` /
-   ``AsyncOAuth2Client`` (counted in the dev server's event log).
+1. sync: ``AuthSession`` vs ``httpx.Client`` with a static ``Authorization`` header;
+2. async: ``AsyncAuthSession`` vs ``httpx.AsyncClient`` with the same header;
+3. the same sync comparison with no server (``httpx.MockTransport`` answering a canned 200),
+   which isolates the auth flow's own cost that the loopback round trip dilutes;
+4. token-endpoint calls (and failures) when 50 async tasks and 8 threads that share one
+   ``OktaAuth`` meet an expired token together (ROTATE, grace 0 in ``bench_concurrency``).
 
-Nothing here asserts a time: it prints figures for ``bench/RESULTS.md``.
+The ratio is the median of per-round ratios. Nothing here asserts a time.
+
+    .venv/bin/python bench/bench_session.py [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import random
 import statistics
-import subprocess
-import sys
 import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
+import benchkit
 import httpx
+from benchkit import Admin, Row, dev_server, fmt_us, median_ratio, per_request, row
 
-from okta_nb_auth import AsyncAuthSession, AuthSession, OktaConfig, TokenSet
+from okta_nb_auth import AsyncAuthSession, AuthSession, TokenSet
 
-CLI = Path(sys.executable).parent / "okta-nb-auth"
+__all__ = ["Admin", "dev_server", "per_request", "results"]
+
+SECTION = "session"
+TARGET = 1.03
 
 
-@contextmanager
-def dev_server() -> Iterator[str]:
-    """Run ``okta-nb-auth devserver --port 0`` and yield its base URL."""
-    proc = subprocess.Popen(
-        [str(CLI), "devserver", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+def _ratio_row(figure: str, times: dict[str, list[float]], note: str) -> Row:
+    ratio = median_ratio(times["ours"], times["plain"])
+    ours, plain = statistics.median(times["ours"]), statistics.median(times["plain"])
+    return row(
+        SECTION,
+        figure,
+        f"{fmt_us(ours)} per request",
+        baseline=f"{fmt_us(plain)} per request",
+        ratio=ratio,
+        target=f"<= {TARGET}",
+        met=ratio <= TARGET,
+        note=f"{note}; the flow adds {(ours - plain) * 1e6:.1f} µs per request",
     )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("READY "):
-            raise SystemExit(f"dev server did not start: {line!r}")
-        yield line.split()[1].removesuffix("/oauth2/default")
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
 
 
-class Admin:
-    """The dev server's /admin API (the server runs in another process)."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.http = httpx.Client(base_url=base + "/admin")
-
-    def login(self, app: str = "native") -> dict[str, Any]:
-        body: dict[str, Any] = self.http.post("/login_as", json={"app": app}).json()
-        return body
-
-    def config(self, app: str = "native") -> OktaConfig:
-        settings = self.http.get(f"/apps/{app}").json()
-        return OktaConfig(
-            issuer=self.base + "/oauth2/default",
-            client_id=settings["client_id"],
-            client_secret=settings["client_secret"],
-            token_endpoint_auth_method=settings["token_endpoint_auth_method"],
-        )
-
-    def refreshes(self) -> int:
-        events = self.http.get("/events").json()
-        return sum(1 for e in events if e["grant_type"] == "refresh_token")
-
-    def clear(self) -> None:
-        self.http.post("/events/clear", json={})
+def _compare(
+    plain: httpx.Client, ours: httpx.Client, url: str, count: int, rounds: int, rng: random.Random
+) -> dict[str, list[float]]:
+    for client in (plain, ours):  # warm up connections, discovery and keys
+        per_request(lambda c=client: c.get(url).raise_for_status(), min(count, 50))  # type: ignore[misc]
+    subjects: dict[str, Callable[[], float]] = {
+        "plain": lambda: per_request(lambda: plain.get(url), count),
+        "ours": lambda: per_request(lambda: ours.get(url), count),
+    }
+    return benchkit.shuffled_rounds(subjects, rounds, rng)
 
 
-def per_request(send: Callable[[], object], count: int) -> float:
-    started = time.perf_counter()
-    for _ in range(count):
-        send()
-    return (time.perf_counter() - started) / count
-
-
-def overhead(admin: Admin, rounds: int, per_round: int) -> tuple[float, float]:
+def sync_rows(admin: Admin, rounds: int, n: int, rng: random.Random) -> list[Row]:
     body = admin.login()
     url = admin.base + "/api/whoami"
-    plain = httpx.Client(headers={"Authorization": f"Bearer {body['access_token']}"})
-    session = AuthSession(admin.config(), TokenSet.from_response(body))
-    for client in (plain, session):  # warm up connections, discovery and JWKS
-        for _ in range(50):
-            client.get(url).raise_for_status()
-    plain_times, session_times = [], []
-    for _ in range(rounds):  # interleaved so drift hits both alike
-        plain_times.append(per_request(lambda: plain.get(url), per_round))
-        session_times.append(per_request(lambda: session.get(url), per_round))
-    plain.close()
-    session.close()
-    return statistics.median(plain_times), statistics.median(session_times)
-
-
-def client_side(admin: Admin, rounds: int, per_round: int) -> tuple[float, float]:
-    """The same comparison with no server at all (a canned 200 from ``MockTransport``).
-
-    This isolates what the auth flow itself costs per request, which the loopback round
-    trip above dilutes.
-    """
-    body = admin.login()
+    header = {"Authorization": f"Bearer {body['access_token']}"}
     ok = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": True}))
-    url = "http://api.test/whoami"
-    plain = httpx.Client(transport=ok, headers={"Authorization": f"Bearer {body['access_token']}"})
-    session = AuthSession(admin.config(), TokenSet.from_response(body), transport=ok)
-    plain_times, session_times = [], []
-    for _ in range(rounds):
-        plain_times.append(per_request(lambda: plain.get(url), per_round))
-        session_times.append(per_request(lambda: session.get(url), per_round))
-    plain.close()
-    session.close()
-    return statistics.median(plain_times), statistics.median(session_times)
+    clients = {
+        "server": (
+            httpx.Client(headers=header),
+            AuthSession(admin.config(), TokenSet.from_response(body)),
+        ),
+        "mock": (
+            httpx.Client(transport=ok, headers=header),
+            AuthSession(admin.config(), TokenSet.from_response(admin.login()), transport=ok),
+        ),
+    }
+    rows = []
+    for where, (plain, ours) in clients.items():
+        target = url if where == "server" else "http://api.test/whoami"
+        count = n if where == "server" else n * 5
+        times = _compare(plain, ours, target, count, rounds, rng)
+        plain.close()
+        ours.close()
+        what = "dev server" if where == "server" else "MockTransport, no server"
+        note = f"{rounds} rounds x {count} requests"
+        rows.append(_ratio_row(f"sync AuthSession vs httpx.Client ({what})", times, note))
+    return rows
 
 
-def expired(body: dict[str, Any]) -> TokenSet:
-    return TokenSet.from_response({**body, "expires_in": 0}, now=time.time() - 120)
-
-
-def ours(admin: Admin, tasks: int, threads: int) -> int:
-    admin.clear()
+async def _async_times(admin: Admin, rounds: int, n: int, rng: random.Random) -> Any:
     body = admin.login()
     url = admin.base + "/api/whoami"
-    session = AuthSession(admin.config(), expired(body))
-    asession = AsyncAuthSession(admin.config(), tokens=None, okta_auth=session.auth)
+    header = {"Authorization": f"Bearer {body['access_token']}"}
+    async with (
+        httpx.AsyncClient(headers=header) as plain,
+        AsyncAuthSession(admin.config(), TokenSet.from_response(body)) as ours,
+    ):
+        clients = {"plain": plain, "ours": ours}
 
-    async def many() -> None:
-        responses = await asyncio.gather(*(asession.get(url) for _ in range(tasks)))
-        assert all(r.status_code == 200 for r in responses)
+        async def timed(client: httpx.AsyncClient, count: int) -> float:
+            started = time.perf_counter()
+            for _ in range(count):
+                await client.get(url)
+            return (time.perf_counter() - started) / count
 
-    workers = [
-        threading.Thread(target=lambda: session.get(url).raise_for_status()) for _ in range(threads)
-    ]
-    for worker in workers:
-        worker.start()
-    asyncio.run(many())
-    for worker in workers:
-        worker.join()
-    session.close()
-    return admin.refreshes()
+        for client in clients.values():
+            await timed(client, min(n, 50))
+        times: dict[str, list[float]] = {"plain": [], "ours": []}
+        for _ in range(rounds):
+            order = list(clients)
+            rng.shuffle(order)
+            for name in order:
+                times[name].append(await timed(clients[name], n))
+    return times
 
 
-def authlib_counts(admin: Admin, tasks: int, threads: int) -> tuple[int, int]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Authlib 1.9 warns that its httpx module is deprecated
-        from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
-    config = admin.config()
-    token_endpoint = config.issuer + "/v1/token"
+def async_row(admin: Admin, rounds: int, n: int, rng: random.Random) -> Row:
+    times = asyncio.run(_async_times(admin, rounds, n, rng))
+    figure = "async AsyncAuthSession vs httpx.AsyncClient (dev server)"
+    return _ratio_row(figure, times, f"{rounds} rounds x {n} requests")
+
+
+def mixed_row(admin: Admin, tasks: int = 50, threads: int = 8) -> Row:
+    """One ``OktaAuth`` shared by 8 threads and 50 tasks on an expired token."""
+    body = admin.login()
     url = admin.base + "/api/whoami"
+    expired = TokenSet.from_response({**body, "expires_in": 0}, now=time.time() - 120)
+    session = AuthSession(admin.config(), expired)
+    asession = AsyncAuthSession(admin.config(), tokens=None, okta_auth=session.auth)
+    since = len(admin.events())
+    statuses: list[int] = []
+    barrier = threading.Barrier(threads + 1)
 
-    def token() -> dict[str, Any]:
-        body = admin.login()
-        return {**body, "expires_at": int(time.time()) - 120}
-
-    admin.clear()
-    sync = OAuth2Client(
-        client_id=config.client_id,
-        token=token(),
-        token_endpoint=token_endpoint,
-        token_endpoint_auth_method="none",
-    )
-    workers = [threading.Thread(target=lambda: sync.get(url)) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    sync_count = admin.refreshes()
-
-    admin.clear()
+    def work() -> None:
+        barrier.wait(timeout=60)
+        statuses.append(session.get(url).status_code)
 
     async def many() -> None:
-        async with AsyncOAuth2Client(
-            client_id=config.client_id,
-            token=token(),
-            token_endpoint=token_endpoint,
-            token_endpoint_auth_method="none",
-        ) as client:
-            await asyncio.gather(*(client.get(url) for _ in range(tasks)))
+        barrier.wait(timeout=60)
+        responses = await asyncio.gather(*(asession.get(url) for _ in range(tasks)))
+        statuses.extend(r.status_code for r in responses)
 
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
     asyncio.run(many())
-    return sync_count, admin.refreshes()
+    for worker in workers:
+        worker.join(60)
+    session.close()
+    refreshes = admin.refreshes(since)
+    failed = sum(1 for s in statuses if s != 200) + tasks + threads - len(statuses)
+    return row(
+        SECTION,
+        f"{threads} threads + {tasks} tasks sharing one OktaAuth, expired token",
+        f"refresh calls {refreshes}; failed {failed}/{tasks + threads}",
+        target="1 refresh call, 0 failed",
+        met=refreshes == 1 and failed == 0,
+        note="default app settings (STATIC rotation); ROTATE grace 0 is in bench_concurrency",
+    )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--per-round", type=int, default=200)
-    args = parser.parse_args()
+def results(quick: bool = False) -> list[Row]:
+    """The section's rows (contract of ``bench/report.py``)."""
+    rounds, n = (3, 20) if quick else (15, 200)
+    rng = random.Random()
     with dev_server() as base:
         admin = Admin(base)
-        plain, session = overhead(admin, args.rounds, args.per_round)
-        print(f"per-request, plain httpx.Client + static header: {plain * 1e6:8.1f} us (median)")
-        print(f"per-request, AuthSession:                         {session * 1e6:8.1f} us (median)")
-        print(f"ratio AuthSession / plain: {session / plain:.3f} (target <= 1.05)")
-        plain, session = client_side(admin, args.rounds, args.per_round * 5)
-        print("client side only (MockTransport, no network):")
-        print(
-            f"  plain {plain * 1e6:.1f} us, AuthSession {session * 1e6:.1f} us, "
-            f"auth flow adds {(session - plain) * 1e6:.1f} us per request"
-        )
-        print("token-endpoint calls for 50 async requests + 8 threads on an expired token:")
-        print(
-            f"  okta-nb-auth AuthSession + AsyncAuthSession (shared OktaAuth): {ours(admin, 50, 8)}"
-        )
-        sync_count, async_count = authlib_counts(admin, 50, 8)
-        print(f"  Authlib OAuth2Client, 8 threads:       {sync_count}")
-        print(f"  Authlib AsyncOAuth2Client, 50 tasks:   {async_count}")
+        rows = sync_rows(admin, rounds, n, rng)
+        rows.insert(1, async_row(admin, rounds, n, rng))
+        rows.append(mixed_row(admin))
+        admin.close()
+    rows[0]["note"] = f"{rows[0]['note']}; server and loopback are most of each request"
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    benchkit.main(results, __doc__)

@@ -1,9 +1,10 @@
 """Benchmark: a token store shared by processes, against copies of the tokens; its request cost.
 
-Run with ``make bench`` (after ``bench_session.py``) or ``.venv/bin/python bench/bench_store.py``.
+Run with ``make bench`` (``bench/report.py`` calls ``results()``) or
+``.venv/bin/python bench/bench_store.py [--quick]``.
 It starts the dev server as a separate process and prints:
 
-1. token-endpoint calls when 4 worker processes (this script with ``--worker``) share one
+1. token-endpoint calls when 4 worker processes (``store_worker.py``) share one
    :class:`~okta_nb_auth.store.FileStore` across 10 access-token expiries, under strict
    rotation (ROTATE, grace period 0), next to a baseline that can lose: 4 processes that each
    hold a copy of the same tokens with no store. Counted in the dev server's event log and the
@@ -18,28 +19,23 @@ Nothing here asserts a time: it prints figures for ``bench/RESULTS.md``.
 
 from __future__ import annotations
 
-import argparse
-import builtins
 import dataclasses
-import functools
-import io
 import json
-import os
 import random
-import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
-import httpx
-from bench_session import Admin, dev_server, per_request
+import benchkit
+from benchkit import Admin, Row, dev_server, row
+from store_cost import request_cost
 
 from okta_nb_auth import AuthSession, OktaConfig, TokenSet
 from okta_nb_auth.store import FileStore
@@ -53,69 +49,6 @@ LABELS = {
     "store": "FileStore shared by 4 processes",
     "copies": "4 copies of the tokens, no store",
 }
-
-
-# ------------------------------------------------------------------ the worker process
-
-
-class Worker:
-    """One worker process's session, driven by JSON lines on stdin (answers on stdout)."""
-
-    def __init__(self, start: dict[str, Any]) -> None:
-        self.offset = float(start["offset"])
-        self.url = str(start["url"])
-        config = OktaConfig(**start["config"])
-        if start["mode"] == "store":
-            self.session = AuthSession.from_store(
-                config, store=FileStore(start["store"]), clock=self.clock
-            )
-        else:
-            tokens = TokenSet(**start["tokens"])
-            self.session = AuthSession(config, tokens, clock=self.clock)
-
-    def clock(self) -> float:
-        """``time.time()`` shifted as the dev server's clock is."""
-        return time.time() + self.offset
-
-    def run(self, offset: float, count: int) -> dict[str, Any]:
-        """Follow the server's clock to ``offset``, then make ``count`` API requests."""
-        self.offset = offset
-        errors: Counter[str] = Counter()
-        ok = 0
-        for _ in range(count):
-            try:
-                response = self.session.get(self.url)
-            except Exception as exc:  # counted, not raised: the parent tallies failures
-                errors[_describe_error(exc)] += 1
-                continue
-            if response.status_code == 200:
-                ok += 1
-            else:
-                errors[f"HTTP {response.status_code}"] += 1
-        return {"ok": ok, "failed": count - ok, "errors": dict(errors)}
-
-
-def _describe_error(exc: Exception) -> str:
-    """The exception's class, with its OAuth error code when it has one."""
-    code = getattr(exc, "error", None)
-    return f"{type(exc).__name__}({code})" if code else type(exc).__name__
-
-
-def worker_main() -> None:
-    """The ``--worker`` loop: a start line, then ``run`` lines until ``quit`` or EOF."""
-    worker = Worker(json.loads(sys.stdin.readline()))
-    _answer({"ready": True})
-    for line in sys.stdin:
-        message = json.loads(line)
-        if message["op"] == "quit":
-            break
-        _answer(worker.run(float(message["offset"]), int(message["requests"])))
-    worker.session.close()
-
-
-def _answer(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
 
 
 # ------------------------------------------------------------------ scenario 1: the parent
@@ -160,7 +93,7 @@ def workers(starts: list[dict[str, Any]]) -> Iterator[list[subprocess.Popen[str]
     """Start one worker per start message and wait until all are ready."""
     procs = [
         subprocess.Popen(
-            [sys.executable, __file__, "--worker"],
+            [sys.executable, str(Path(__file__).with_name("store_worker.py"))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -257,7 +190,9 @@ def scenario(admin: StoreAdmin, mode: str, expiries: int) -> Tally:
     return tally
 
 
-def shared_store(admin: StoreAdmin, rounds: int, expiries: int, rng: random.Random) -> None:
+def shared_store(
+    admin: StoreAdmin, rounds: int, expiries: int, rng: random.Random
+) -> dict[str, Tally]:
     """Part 1: both scenarios per round, in a shuffled order; print one row per run."""
     admin.strict_rotation()
     print(
@@ -278,6 +213,7 @@ def shared_store(admin: StoreAdmin, rounds: int, expiries: int, rng: random.Rand
         print(f"  all  {_row(mode, totals[mode])}")
         if totals[mode].errors:
             print(f"       errors seen by the workers: {dict(totals[mode].errors)}")
+    return totals
 
 
 def _row(mode: str, tally: Tally) -> str:
@@ -294,189 +230,73 @@ def _merge(total: Tally, tally: Tally) -> None:
     total.errors.update(tally.errors)
 
 
-# ------------------------------------------------------------------ part 2: request cost
+# ------------------------------------------------------------------ the bench contract
 
-API_URL = "http://api.test/whoami"
-
-
-def bench_tokens() -> TokenSet:
-    """A fresh, distinct login valid for 12 hours (distinct: sessions must not share a holder)."""
-    return TokenSet(
-        access_token=secrets.token_urlsafe(600),  # about as long as an Okta JWT
-        expires_at=time.time() + 12 * 3600,
-        refresh_token=secrets.token_urlsafe(32),
-        scope="openid email profile offline_access",
-    )
+SECTION = "store"
 
 
-class Recorder:
-    """A MockTransport handler: a canned 200, and every URL it was asked for."""
-
-    def __init__(self) -> None:
-        self.urls: Counter[str] = Counter()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.urls[str(request.url)] += 1
-        return httpx.Response(200, json={"ok": True})
-
-
-def mock_clients(directory: str, recorder: Recorder) -> dict[str, httpx.Client]:
-    """The three clients under test, all on one MockTransport."""
-    transport = httpx.MockTransport(recorder)
-    config = OktaConfig(issuer="https://bench.okta.test/oauth2/default", client_id="bench")
-    plain_header = {"Authorization": f"Bearer {bench_tokens().access_token}"}
-    no_store = AuthSession(config, bench_tokens(), transport=transport)
-    with_store = AuthSession(
-        config, bench_tokens(), store=FileStore(directory), transport=transport
-    )
-    assert no_store.okta_auth.store is None
-    assert with_store.okta_auth.store is not None and with_store.okta_auth.stored is not None
-    assert with_store.okta_auth is not no_store.okta_auth
-    return {
-        "plain": httpx.Client(transport=transport, headers=plain_header),
-        "no store": no_store,
-        "FileStore": with_store,
-    }
+def _store_rows(totals: dict[str, Tally]) -> list[Row]:
+    store, copies = totals["store"], totals["copies"]
+    figure = f"{WORKERS} processes, {store.expiries} expiries, ROTATE grace 0"
+    return [
+        row(
+            SECTION,
+            f"{figure}: token calls beyond one per expiry",
+            f"{store.extra_calls} extra of {store.token_calls}; failed {store.failed}/"
+            f"{store.requests}",
+            baseline=f"{copies.extra_calls} extra of {copies.token_calls}; failed "
+            f"{copies.failed}/{copies.requests}",
+            target="0 extra, 0 failed",
+            met=store.extra_calls == 0 and store.failed == 0,
+            note="FileStore shared by the processes vs a copy of the tokens in each "
+            f"(invalid_grant: {store.invalid_grant} vs {copies.invalid_grant})",
+        )
+    ]
 
 
-def generations(clients: dict[str, httpx.Client]) -> dict[str, int]:
-    """Each session's token generation (it changes on every refresh or adoption)."""
-    return {
-        name: client.okta_auth._generation
-        for name, client in clients.items()
-        if isinstance(client, AuthSession)
-    }
+def _cost_rows(cost: dict[str, Any], rounds: int, per_round: int) -> list[Row]:
+    medians, ratios = cost["medians"], cost["ratios"]
+    return [
+        row(
+            SECTION,
+            "request cost, AuthSession with FileStore vs without (MockTransport)",
+            f"{medians['FileStore'] * 1e6:.2f} µs",
+            baseline=f"{medians['no store'] * 1e6:.2f} µs",
+            ratio=ratios["store vs no store"],
+            target="<= 1.03",
+            met=ratios["store vs no store"] <= 1.03,
+            note=f"{rounds} rounds x {per_round}; vs plain httpx: FileStore "
+            f"{ratios['FileStore']:.3f}, no store {ratios['no store']:.3f}",
+        ),
+        row(
+            SECTION,
+            f"file calls in {per_round} requests with a FileStore",
+            str(cost["file_calls"]),
+            target="0",
+            met=cost["file_calls"] == 0,
+            note=f"control: one FileStore.load() makes {cost['control']}; refreshes "
+            f"{cost['refreshed']}, non-API requests {cost['others']}",
+        ),
+    ]
 
 
-@contextmanager
-def counting_file_calls() -> Iterator[Counter[str]]:
-    """Count ``os.open``, ``os.stat``, ``os.lstat`` and ``open`` calls in this process."""
-    calls: Counter[str] = Counter()
-    originals: list[tuple[Any, str, Any]] = []
-
-    def wrap(owner: Any, name: str, label: str) -> None:
-        original = getattr(owner, name)
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            calls[label] += 1
-            return original(*args, **kwargs)
-
-        originals.append((owner, name, original))
-        setattr(owner, name, counted)
-
-    for owner, name, label in (
-        (os, "open", "os.open"),
-        (os, "stat", "os.stat"),
-        (os, "lstat", "os.lstat"),
-        (builtins, "open", "open"),
-        (io, "open", "io.open"),
-    ):
-        wrap(owner, name, label)
-    try:
-        yield calls
-    finally:
-        for owner, name, original in reversed(originals):
-            setattr(owner, name, original)
-
-
-def file_calls(send: Callable[[], object], count: int) -> Counter[str]:
-    """The file calls ``count`` sends make."""
-    with counting_file_calls() as calls:
-        for _ in range(count):
-            send()
-    return calls
-
-
-def control_count(session: httpx.Client, directory: str) -> Counter[str]:
-    """The file calls of one ``FileStore.load`` of the session's entry: the counter works."""
-    assert isinstance(session, AuthSession)
-    entry = session.okta_auth.stored
-    assert entry is not None
-    with counting_file_calls() as calls:
-        FileStore(directory).load(entry.key)
-    return calls
-
-
-def request_cost(rounds: int, per_round: int, rng: random.Random) -> None:
-    """Part 2: interleaved, shuffled rounds; medians per request and ratios."""
-    recorder = Recorder()
-    with tempfile.TemporaryDirectory(prefix="bench-store-") as directory:
-        clients = mock_clients(directory, recorder)
-        before = generations(clients)
-        for client in clients.values():  # warm-up
-            per_request(functools.partial(client.get, API_URL), 200)
-        times: dict[str, list[float]] = {name: [] for name in clients}
-        for _ in range(rounds):
-            order = list(clients)
-            rng.shuffle(order)
-            for name in order:
-                client = clients[name]
-                times[name].append(per_request(functools.partial(client.get, API_URL), per_round))
-        counted = {
-            name: file_calls(functools.partial(clients[name].get, API_URL), per_round)
-            for name in ("FileStore", "no store")
-        }
-        control = control_count(clients["FileStore"], directory)
-        after = generations(clients)
-        for client in clients.values():
-            client.close()
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    _print_cost(rounds, per_round, medians, counted, control, before, after, recorder)
-
-
-def _print_cost(
-    rounds: int,
-    per_round: int,
-    medians: dict[str, float],
-    counted: dict[str, Counter[str]],
-    control: Counter[str],
-    before: dict[str, int],
-    after: dict[str, int],
-    recorder: Recorder,
-) -> None:
-    print(
-        f"\n2. per-request cost, MockTransport (no server), {rounds} shuffled rounds of "
-        f"{per_round} requests per client, median per request:"
-    )
-    for name, value in medians.items():
-        print(f"  {name:<10} {value * 1e6:7.2f} us")
-    plain = medians["plain"]
-    print(f"  ratio FileStore / no store: {medians['FileStore'] / medians['no store']:.3f}")
-    print(f"  ratio no store / plain:     {medians['no store'] / plain:.3f}")
-    print(f"  ratio FileStore / plain:    {medians['FileStore'] / plain:.3f}")
-    for name, calls in counted.items():
-        print(f"  file calls in {per_round} requests, {name}: {sum(calls.values())} {dict(calls)}")
-    print(f"  (control: one FileStore.load() under the same counter: {dict(control)})")
-    refreshed = {name: after[name] - before[name] for name in after}
-    others = sorted(url for url in recorder.urls if url != API_URL)
-    print(f"  generations changed (refreshes): {refreshed}; non-API requests: {others or 0}")
+def results(quick: bool = False) -> list[Row]:
+    """The section's rows (contract of ``bench/report.py``)."""
+    rng = random.Random()
+    rounds, expiries = (1, 1) if quick else (3, EXPIRIES)
+    cost_rounds, per_round = (3, 100) if quick else (15, 2000)
+    with dev_server() as base:
+        totals = shared_store(StoreAdmin(base), rounds, expiries, rng)
+    cost = request_cost(cost_rounds, per_round, rng)
+    return _store_rows(totals) + _cost_rows(cost, cost_rounds, per_round)
 
 
 # ------------------------------------------------------------------ main
 
 
 def main() -> None:
-    """Parse the options, start the dev server, run both parts."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of part 1 (default 3)")
-    parser.add_argument("--seed", type=int, default=None, help="shuffle seed (default random)")
-    parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        worker_main()
-        return
-    seed = args.seed if args.seed is not None else random.randrange(2**32)
-    rng = random.Random(seed)
-    rounds, expiries = (1, 3) if args.quick else (args.rounds, EXPIRIES)
-    cost_rounds, per_round = (3, 200) if args.quick else (15, 2000)
-    print(f"seed {seed} (rerun with --seed {seed}); Python {sys.version.split()[0]}, ", end="")
-    print(f"{os.cpu_count()} cores")
-    started = time.perf_counter()
-    with dev_server() as base:
-        shared_store(StoreAdmin(base), rounds, expiries, rng)
-    request_cost(cost_rounds, per_round, rng)
-    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    """The section's table (``--quick`` for a smoke run), after the detailed figures."""
+    benchkit.main(results, __doc__)
 
 
 if __name__ == "__main__":
