@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -96,17 +96,43 @@ class FlowAuth(httpx.Auth):
             flow, request, out, locks=self._locks, sleep=self._async_sleep, send=self._asend
         )
 
+    def _signed(self, request: httpx.Request) -> Any:
+        """The fast path: sign ``request`` when nothing else is needed first (no lock, no
+        token call) and return what :meth:`_after` needs; None runs the whole flow."""
+        return None
+
+    def _after(
+        self, request: httpx.Request, response: httpx.Response, signed: Any
+    ) -> Flow[None] | None:
+        """After a fast-path answer: the rest of the flow, or None when there is nothing to do."""
+        return None
+
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        """httpx's sync entry point: the one flow, with a thread lock."""
-        yield from self._sync(self._flow(request), request, [])
+        """httpx's sync entry point: the one flow, with a thread lock (the fast path first)."""
+        signed = self._signed(request)
+        if signed is None:
+            yield from self._sync(self._flow(request), request, [])
+            return
+        rest = self._after(request, (yield request), signed)
+        if rest is not None:
+            yield from self._sync(rest, request, [])
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """httpx's async entry point: the one flow, with an anyio lock (plus the thread lock)."""
-        driver = self._async(self._flow(request), request, [])
+        """httpx's async entry point: the one flow, with an anyio lock (plus the thread lock);
+        the fast path first, which takes no lock."""
+        signed = self._signed(request)
+        if signed is None:
+            flow = self._flow(request)
+        else:
+            rest = self._after(request, (yield request), signed)
+            if rest is None:
+                return
+            flow = rest
+        driver = self._async(flow, request, [])
         try:
             step = await driver.__anext__()
             while True:
