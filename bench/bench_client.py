@@ -147,7 +147,9 @@ def run_async(rounds: int, per_round: int, seed: int | None = None) -> dict[str,
     return asyncio.run(_run_async(rounds, per_round, seed))
 
 
-def _rows(mode: str, figures: dict[str, float], rounds: int, per_round: int) -> list[dict[str, object]]:
+def _rows(
+    mode: str, figures: dict[str, float], rounds: int, per_round: int
+) -> list[dict[str, object]]:
     section = f"Client cost, {mode} (MockTransport, client alone)"
     setup = f"median of {rounds} shuffled rounds x {per_round} requests"
     ours, ref = figures["ours_ratio"], figures["reference_ratio"]

@@ -210,8 +210,8 @@ class OktaAuth(StoreHolder):
     def _signed(self, request: httpx.Request) -> tuple[int, int] | None:
         """The fast path (see :class:`FlowAuth`): while the token lasts beyond the leeway,
         sign with the published header, without a lock; None when the flow must run."""
-        ready = self._ready
-        if ready is None or ready.expires_at - self._clock() <= ready.margin:
+        ready = self._usable()
+        if ready is None:
             return None
         request.headers["Authorization"] = ready.header
         return ready.generation, self._attempts
@@ -253,8 +253,15 @@ class OktaAuth(StoreHolder):
         )
 
     def _needs_refresh(self) -> bool:
+        return self._usable() is None
+
+    def _usable(self) -> Ready | None:
+        """The published :class:`Ready` while its token lasts beyond the margin, else None
+        (no tokens, or time to refresh): the one expiry check, read without a lock."""
         ready = self._ready
-        return ready is None or ready.expires_at - self._clock() <= ready.margin
+        if ready is None or ready.expires_at - self._clock() <= ready.margin:
+            return None
+        return ready
 
     def _publish(self) -> None:
         """Publish what signing needs (called after every change of tokens, lifetime or

@@ -18,6 +18,7 @@ import anyio
 import httpx
 
 from ._steps import Flow, Locks, drive_async, drive_sync
+from ._trust import asend_own, send_own
 
 __all__ = ["FlowAuth"]
 
@@ -73,7 +74,7 @@ class FlowAuth(httpx.Auth):
                 self._client = httpx.Client()
                 self._owned.append(self._client)
             client = self._client
-        return client.send(request, auth=None)
+        return send_own(client, request)
 
     async def _asend(self, request: httpx.Request) -> httpx.Response:
         client = self._bound_client(httpx.AsyncClient)
@@ -82,7 +83,7 @@ class FlowAuth(httpx.Auth):
                 self._aclient = httpx.AsyncClient()
                 self._owned.append(self._aclient)
             client = self._aclient
-        return await client.send(request, auth=None)
+        return await asend_own(client, request)
 
     def _sync(
         self, flow: Flow[T], request: httpx.Request | None, out: list[T]
