@@ -19,7 +19,7 @@ import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, NoReturn, TypeVar
 
 import anyio
@@ -35,34 +35,19 @@ from ._exceptions import (
     TransientError,
 )
 from ._models import TokenSet
-from ._secret import Secret, refuse_pickle
+from ._secret import refuse_pickle
+from ._signing import Ready, Signing
 from ._steps import LOCK, UNLOCK, Flow
 from ._verify import TokenVerifier
 from .store import _holders
 from .store._base import TokenStore
 from .store._entry import EntryKey
-from .store._holding import StoreHolder
 from .store._link import StoreLink
 
 __all__ = ["OktaAuth"]
 
 log = logging.getLogger("okta_nb_auth")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Ready:
-    """What a request needs to be signed without taking a lock: the header of the current
-    access token, when to stop using it unrefreshed (``expires_at - now <= margin``) and its
-    generation. Replaced as a whole, never changed."""
-
-    header: str
-    expires_at: float
-    margin: float
-    generation: int
-
-    def __repr__(self) -> str:  # the header holds the token
-        return f"Ready(generation={self.generation}, margin={self.margin})"
 
 
 def _again(failure: OktaAuthError) -> OktaAuthError:
@@ -73,7 +58,7 @@ def _again(failure: OktaAuthError) -> OktaAuthError:
     return clone
 
 
-class OktaAuth(StoreHolder):
+class OktaAuth(Signing):
     """Attach a fresh Okta access token to every request.
 
     ``grant`` is ``"refresh_token"`` (user sessions) or ``"client_credentials"`` (service
@@ -149,16 +134,6 @@ class OktaAuth(StoreHolder):
         return holder
 
     @property
-    def leeway(self) -> float:
-        """Refresh this many seconds before expiry (capped at half the token's lifetime)."""
-        return self._leeway
-
-    @leeway.setter
-    def leeway(self, value: float) -> None:
-        self._leeway = value
-        self._publish()
-
-    @property
     def tokens(self) -> TokenSet | None:
         """The current tokens (a masked repr is safe to print)."""
         return self._tokens
@@ -207,15 +182,6 @@ class OktaAuth(StoreHolder):
         response = yield request
         yield from self._answered(request, response, seen)
 
-    def _signed(self, request: httpx.Request) -> tuple[int, int] | None:
-        """The fast path (see :class:`FlowAuth`): while the token lasts beyond the leeway,
-        sign with the published header, without a lock; None when the flow must run."""
-        ready = self._usable()
-        if ready is None:
-            return None
-        request.headers["Authorization"] = ready.header
-        return ready.generation, self._attempts
-
     def _after(
         self, request: httpx.Request, response: httpx.Response, seen: tuple[int, int]
     ) -> Flow[None] | None:
@@ -247,36 +213,6 @@ class OktaAuth(StoreHolder):
     def _seen(self) -> tuple[int, int]:
         return self._generation, self._attempts
 
-    def _can_refresh(self) -> bool:
-        return self.grant == "client_credentials" or bool(
-            self._tokens and self._tokens.refresh_token
-        )
-
-    def _needs_refresh(self) -> bool:
-        return self._usable() is None
-
-    def _usable(self) -> Ready | None:
-        """The published :class:`Ready` while its token lasts beyond the margin, else None
-        (no tokens, or time to refresh): the one expiry check, read without a lock."""
-        ready = self._ready
-        if ready is None or ready.expires_at - self._clock() <= ready.margin:
-            return None
-        return ready
-
-    def _publish(self) -> None:
-        """Publish what signing needs (called after every change of tokens, lifetime or
-        leeway): one immutable :class:`Ready` that requests read without a lock."""
-        tokens = self._tokens
-        if tokens is None:
-            self._ready = None
-            return
-        margin = 0.0  # no refresh possible: use the token while it lasts, then say so
-        if self._can_refresh():
-            # A leeway longer than half the lifetime would make every request refresh.
-            margin = min(self._leeway, max(self._lifetime, 0.0) / 2)
-        header = Secret(f"Bearer {tokens.access_token}")  # masked wherever it is shown
-        self._ready = Ready(header, tokens.expires_at, margin, self._generation)
-
     def _should_replay(self, request: httpx.Request, response: httpx.Response | None) -> bool:
         return (
             response is not None
@@ -284,14 +220,6 @@ class OktaAuth(StoreHolder):
             and self._can_refresh()
             and isinstance(request.stream, httpx.ByteStream)  # a body we can send again
         )
-
-    def _sign(self, request: httpx.Request) -> tuple[int, int]:
-        """Attach the current token; returns ``seen``: its generation, the attempts so far."""
-        ready = self._ready
-        if ready is None:
-            raise LoginRequired("There are no tokens: log in first.")
-        request.headers["Authorization"] = ready.header
-        return ready.generation, self._attempts
 
     def _refresh_or_keep(self, seen: tuple[int, int]) -> Flow[None]:
         """Refresh ahead of expiry; when that fails for a reason other than a dead login,
