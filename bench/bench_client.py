@@ -12,7 +12,10 @@ loopback or server noise. Each round times, in a random order, ``ROUND`` request
 
 The figure of merit is the median over rounds of each round's ratio ``ours / plain``
 (target: at most 1.03), and the median of ``ours - plain`` in microseconds per request (what
-the flow costs). Nothing asserts a time; a ratio above the target is printed as a LOSS.
+the flow costs). Times are the CPU time of this thread (``time.thread_time``): everything
+measured runs in it (the event loop too, and MockTransport's handler), and other processes
+on a loaded machine do not count, though they still disturb caches. Nothing asserts a time;
+a ratio above the target is printed as a LOSS.
 
 Run: ``.venv/bin/python bench/bench_client.py [--quick]``.
 """
