@@ -48,9 +48,15 @@ class Group:
 
 GROUPS: dict[str, Group] = {
     "auth": Group(
-        ("okta_nb_auth/_auth.py", "okta_nb_auth/_fetch.py", "okta_nb_auth/store/_holding.py"),
+        (
+            "okta_nb_auth/_auth.py",
+            "okta_nb_auth/_signing.py",
+            "okta_nb_auth/_fetch.py",
+            "okta_nb_auth/store/_holding.py",
+        ),
         (
             "tests/test_auth_unit.py",
+            "tests/test_auth_fast_path.py",
             "tests/test_auth_mutants.py",
             "tests/test_fetch_mutants.py",
             "tests/test_holding_mutants.py",
@@ -64,9 +70,17 @@ GROUPS: dict[str, Group] = {
     ),
     "verify": Group(
         ("okta_nb_auth/_verify.py",),
-        ("tests/test_verify.py", "tests/test_verify_claims.py", "tests/test_verify_mutants.py"),
+        (
+            "tests/test_verify.py",
+            "tests/test_verify_claims.py",
+            "tests/test_verify_mutants.py",
+            "tests/test_keys_once.py",
+        ),
     ),
-    "jwks": Group(("okta_nb_auth/_jwks.py",), ("tests/test_jwks.py", "tests/test_jwks_mutants.py")),
+    "jwks": Group(
+        ("okta_nb_auth/_jwks.py",),
+        ("tests/test_jwks.py", "tests/test_jwks_mutants.py", "tests/test_key_sets.py"),
+    ),
     "protocol": Group(
         ("okta_nb_auth/_protocol.py",),
         ("tests/test_protocol.py", "tests/test_protocol_mutants.py"),

@@ -36,12 +36,12 @@ from ._exceptions import (
 )
 from ._models import TokenSet
 from ._secret import refuse_pickle
+from ._signing import Ready, Signing
 from ._steps import LOCK, UNLOCK, Flow
 from ._verify import TokenVerifier
 from .store import _holders
 from .store._base import TokenStore
 from .store._entry import EntryKey
-from .store._holding import StoreHolder
 from .store._link import StoreLink
 
 __all__ = ["OktaAuth"]
@@ -58,7 +58,7 @@ def _again(failure: OktaAuthError) -> OktaAuthError:
     return clone
 
 
-class OktaAuth(StoreHolder):
+class OktaAuth(Signing):
     """Attach a fresh Okta access token to every request.
 
     ``grant`` is ``"refresh_token"`` (user sessions) or ``"client_credentials"`` (service
@@ -94,7 +94,7 @@ class OktaAuth(StoreHolder):
         if grant not in ("refresh_token", "client_credentials"):
             raise ValueError("grant must be 'refresh_token' or 'client_credentials'")
         self.config = config
-        self.leeway = leeway
+        self._leeway = leeway
         self.on_tokens = on_tokens
         self.grant = grant
         self.scopes = config.scopes if scopes is None else scopes
@@ -112,11 +112,13 @@ class OktaAuth(StoreHolder):
         self._dead_refresh_digest: str | None = None
         self._id_claims: dict[str, Any] | None = None
         self._suspect: int | None = None  # generation refreshed for a 401, not yet accepted
+        self._ready: Ready | None = None  # what the fast path signs with; see _publish
         self.skew = 0.0  # server clock minus ours, from the last token response's Date
         self._link: StoreLink | None = None
         if store is not None and grant == "refresh_token":
             key = EntryKey(config.issuer, config.client_id, user)
             self._link = StoreLink(store, key, self.scopes)
+        self._publish()
         if tokens is not None:
             self._save_login(tokens, None)
 
@@ -167,6 +169,7 @@ class OktaAuth(StoreHolder):
         self._lifetime = tokens.expires_in(self._clock()) if tokens else 0.0
         self._generation += 1
         self._failure, self._dead_refresh_digest, self._id_claims = None, None, id_claims
+        self._publish()
         if tokens is not None and not self._save_login(tokens, id_claims) and notify:
             self._notify(tokens)
 
@@ -175,9 +178,23 @@ class OktaAuth(StoreHolder):
     def _flow(self, request: httpx.Request) -> Flow[None]:
         if self._needs_refresh():
             yield from self._refresh_or_keep(self._seen())
-        seen = self._seen()
-        self._sign(request)
+        seen = self._sign(request)
         response = yield request
+        yield from self._answered(request, response, seen)
+
+    def _after(
+        self, request: httpx.Request, response: httpx.Response, seen: tuple[int, int]
+    ) -> Flow[None] | None:
+        """The rest of the flow after a fast-path answer: None unless it is a 401 or a
+        refreshed token still awaits the API's verdict."""
+        if response.status_code != 401 and self._suspect is None:
+            return None
+        return self._answered(request, response, seen)
+
+    def _answered(
+        self, request: httpx.Request, response: httpx.Response | None, seen: tuple[int, int]
+    ) -> Flow[None]:
+        """A 401 on the token sent (generation ``seen[0]``): refresh once, replay once."""
         self._note_answer(seen[0], response)
         if not self._should_replay(request, response) or seen[0] == self._suspect:
             return
@@ -185,9 +202,9 @@ class OktaAuth(StoreHolder):
         yield from self._refresh_steps(seen)
         # Until the API accepts the new token, further 401s (a wrong audience, say) are
         # handed back without refreshing again: no refresh storm on a persistent 401.
-        self._suspect = self._generation
-        self._sign(request)
-        self._note_answer(self._generation, (yield request))
+        generation = self._sign(request)[0]
+        self._suspect = generation
+        self._note_answer(generation, (yield request))
 
     def _note_answer(self, generation: int, response: httpx.Response | None) -> None:
         if response is not None and response.status_code != 401 and generation == self._suspect:
@@ -196,20 +213,6 @@ class OktaAuth(StoreHolder):
     def _seen(self) -> tuple[int, int]:
         return self._generation, self._attempts
 
-    def _can_refresh(self) -> bool:
-        return self.grant == "client_credentials" or bool(
-            self._tokens and self._tokens.refresh_token
-        )
-
-    def _needs_refresh(self) -> bool:
-        tokens, now = self._tokens, self._clock()
-        if tokens is None:
-            return True
-        if not self._can_refresh():  # use the token while it lasts, then say so
-            return tokens.is_expired(0.0, now)
-        # A leeway longer than half the lifetime would make every request refresh.
-        return tokens.is_expired(min(self.leeway, max(self._lifetime, 0.0) / 2), now)
-
     def _should_replay(self, request: httpx.Request, response: httpx.Response | None) -> bool:
         return (
             response is not None
@@ -217,11 +220,6 @@ class OktaAuth(StoreHolder):
             and self._can_refresh()
             and isinstance(request.stream, httpx.ByteStream)  # a body we can send again
         )
-
-    def _sign(self, request: httpx.Request) -> None:
-        if self._tokens is None:
-            raise LoginRequired("There are no tokens: log in first.")
-        request.headers["Authorization"] = f"Bearer {self._tokens.access_token}"
 
     def _refresh_or_keep(self, seen: tuple[int, int]) -> Flow[None]:
         """Refresh ahead of expiry; when that fails for a reason other than a dead login,
@@ -293,6 +291,7 @@ class OktaAuth(StoreHolder):
         assert self._tokens is not None
         tokens = replace(self._tokens, refresh_token=refresh_token)
         self._tokens = tokens
+        self._publish()
         if self._link is not None:
             yield from self._link.save(tokens, self._lifetime, self._id_claims, self._clock())
         _holders.note(self, tokens, self._link.key if self._link is not None else None)
@@ -311,6 +310,7 @@ class OktaAuth(StoreHolder):
         self._failure = None
         if claims is not None:
             self._id_claims = claims
+        self._publish()
         log.debug("Stored new tokens (generation %d)", self._generation)
         _holders.note(self, tokens, self._link.key if self._link is not None else None)
         self._notify(tokens)

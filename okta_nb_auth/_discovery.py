@@ -15,6 +15,7 @@ import httpx
 
 from ._drive import run_async, run_sync
 from ._exceptions import ConfigError, ProtocolError, TransientError
+from ._jwks import KeySets
 from ._protocol import json_body
 
 __all__ = [
@@ -130,11 +131,14 @@ def parse_metadata(issuer: str, response: httpx.Response) -> ServerMetadata:
 
 
 class DiscoveryCache:
-    """Validated metadata per issuer. Thread-safe: a plain dict guarded by a lock."""
+    """Validated metadata per issuer, and the issuers' signing keys (:attr:`key_sets`).
+    Thread-safe: a plain dict guarded by a lock."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, ServerMetadata] = {}
+        #: The JWKS caches of the issuers whose metadata this cache holds (see :class:`KeySets`).
+        self.key_sets = KeySets()
 
     def get(self, issuer: str) -> ServerMetadata | None:
         """The cached metadata for ``issuer``, if any."""
@@ -146,13 +150,20 @@ class DiscoveryCache:
         with self._lock:
             self._entries[metadata.issuer] = metadata
 
+    def forget(self, issuer: str) -> None:
+        """Forget ``issuer``'s metadata and keys (another server now answers at its URL)."""
+        with self._lock:
+            self._entries.pop(issuer, None)
+        self.key_sets.forget(issuer)
+
     def clear(self) -> None:
         """Forget everything (for example after an authorization server was reconfigured)."""
         with self._lock:
             self._entries.clear()
+        self.key_sets.clear()
 
 
-#: The process-wide cache: discovery documents are public and change rarely.
+#: The process-wide cache: discovery documents and key sets are public and change rarely.
 DISCOVERY_CACHE = DiscoveryCache()
 
 

@@ -16,6 +16,7 @@ import anyio
 import httpx
 
 from ._steps import Locks, drive_async, drive_sync, network_error
+from ._trust import asend_own, send_own
 
 __all__ = ["network_error", "run_async", "run_sync"]
 
@@ -31,7 +32,7 @@ def run_sync(flow: Generator[httpx.Request, httpx.Response, T], client: httpx.Cl
         out,
         locks=Locks(),
         sleep=time.sleep,
-        send=lambda request: client.send(request, auth=None),
+        send=lambda request: send_own(client, request),
     )
     for _ in steps:  # pragma: no cover - there is no caller request to hand out
         raise AssertionError("a plain flow has no caller request")
@@ -44,7 +45,7 @@ async def run_async(
     """The async twin of :func:`run_sync`: the same flow, sent with an ``AsyncClient``."""
 
     async def send(request: httpx.Request) -> httpx.Response:
-        return await client.send(request, auth=None)
+        return await asend_own(client, request)
 
     out: list[T] = []
     steps = drive_async(flow, None, out, locks=Locks(), sleep=anyio.sleep, send=send)  # type: ignore[arg-type]

@@ -6,6 +6,9 @@
   cannot turn into a stream of requests to Okta (PyJWT issue #929).
 * Fetching is a generator flow (see :mod:`okta_nb_auth._drive`): the caller's httpx client
   sends the request, with its transport, proxy and TLS settings.
+* :class:`KeySets` shares one cache per issuer and ``jwks_uri`` between every session and
+  verifier of a process (a :class:`~okta_nb_auth.DiscoveryCache` holds them, so the process's
+  discovery cache holds the process's keys).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import jwt
 from ._exceptions import KeyFetchError, TokenVerificationError, TransientError
 from ._protocol import json_body
 
-__all__ = ["JWKSCache"]
+__all__ = ["JWKSCache", "KeySets"]
 
 log = logging.getLogger("okta_nb_auth")
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
@@ -126,14 +129,7 @@ class JWKSCache:
         if self._clock() >= self._expires_at:
             fetched = yield from self._fetch()
         found = self._lookup(kid)
-        if (
-            found is None
-            and not fetched
-            and self._clock() - self._last_miss_fetch >= self._cooldown
-        ):
-            # An unknown kid may mean the keys were rotated: refetch, but at most once per
-            # cooldown, whatever the token says.
-            self._last_miss_fetch = self._clock()
+        if found is None and not fetched and self._claim_refetch():
             yield from self._fetch()
             found = self._lookup(kid)
         if found is None:
@@ -143,8 +139,72 @@ class JWKSCache:
             )
         return found
 
+    def _claim_refetch(self) -> bool:
+        """An unknown kid may mean the keys were rotated: refetch, but at most once per
+        cooldown, whatever the token says, however many sessions share this cache."""
+        with self._lock:
+            now = self._clock()
+            if now - self._last_miss_fetch < self._cooldown:
+                return False
+            self._last_miss_fetch = now
+            return True
+
     def _lookup(self, kid: str | None) -> jwt.PyJWK | None:
         keys = self._keys
         if kid is None:  # tolerated only when there is exactly one candidate
             return next(iter(keys.values())) if len(keys) == 1 else None
         return keys.get(kid)
+
+
+def _clock_key(clock: Callable[[], float]) -> object:
+    # Equal clocks (time.time, or one dev server's bound ``now``) share; an unhashable one is
+    # told apart by its id, which stays its own while the cache holding it exists.
+    try:
+        hash(clock)
+    except TypeError:
+        return id(clock)
+    return clock
+
+
+class KeySets:
+    """The shared :class:`JWKSCache` s: one per issuer and ``jwks_uri``, so every session and
+    verifier fetches a key set once (and refetches it once for an unknown ``kid`` per
+    cooldown). The clock and cooldown are part of the key, as the cache's timing follows
+    them: sessions with the default clock share. Thread-safe; at most :attr:`MAX` caches, the
+    oldest dropped."""
+
+    MAX = 32
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._caches: dict[tuple[str, str, object, float], JWKSCache] = {}
+
+    def get(
+        self,
+        issuer: str,
+        jwks_uri: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        refetch_cooldown: float = 60.0,
+    ) -> JWKSCache:
+        """The cache of ``issuer``'s key set at ``jwks_uri``, made on first use."""
+        key = (issuer, jwks_uri, _clock_key(clock), refetch_cooldown)
+        with self._lock:
+            found = self._caches.get(key)
+            if found is None:
+                if len(self._caches) >= self.MAX:
+                    self._caches.pop(next(iter(self._caches)))
+                found = JWKSCache(jwks_uri, clock=clock, refetch_cooldown=refetch_cooldown)
+                self._caches[key] = found
+            return found
+
+    def forget(self, issuer: str) -> None:
+        """Drop the key sets of ``issuer`` (a new server answers at its URL)."""
+        with self._lock:
+            for key in [key for key in self._caches if key[0] == issuer]:
+                del self._caches[key]
+
+    def clear(self) -> None:
+        """Drop every key set."""
+        with self._lock:
+            self._caches.clear()

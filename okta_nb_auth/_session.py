@@ -3,22 +3,24 @@
 Thin on purpose: constructors and conveniences. Every behaviour (refresh, single-flight,
 401 replay, retries, verification) lives in :class:`~okta_nb_auth.OktaAuth`. The session
 binds itself to its ``OktaAuth``, so token calls use the session's transport, proxy and TLS
-settings, and ``transport=`` injection covers both API and token calls.
+settings, and ``transport=`` injection covers both API and token calls. A token, discovery or
+key request that meets an untrusted certificate raises a :class:`ConfigError` saying how to
+trust it (see :mod:`okta_nb_auth._trust`); API requests go through httpx untouched.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, TypeVar
 
 import httpx
 
 from ._auth import OktaAuth
-from ._config import CA_BUNDLE_ENV, OktaConfig
-from ._exceptions import ConfigError, LoginRequired
+from ._config import OktaConfig
+from ._exceptions import LoginRequired
 from ._models import TokenSet
 from ._secret import refuse_pickle
+from ._trust import ca_context
 from .store import _holders
 from .store._select import StoreChoice, resolve_store
 
@@ -80,61 +82,12 @@ def _cc_auth(config: OktaConfig, scopes: Iterable[str] | None, kwargs: dict[str,
     )
 
 
-def ca_context(ca_bundle: str) -> ssl.SSLContext:
-    """An SSL context trusting the CAs in ``ca_bundle`` (httpx's ``verify=``), or a
-    :class:`ConfigError` saying which file could not be used."""
-    try:
-        return ssl.create_default_context(cafile=ca_bundle)
-    except OSError as exc:  # ssl.SSLError too: not a PEM file
-        raise ConfigError(
-            f"The CA bundle {ca_bundle!r} cannot be used ({exc.strerror or exc}): point "
-            f"ca_bundle (or {CA_BUNDLE_ENV}) at a PEM file, such as the TLS dev server's "
-            "dev.ca_bundle (it exists while that server runs)."
-        ) from None
-
-
 def _with_ca(config: OktaConfig, httpx_kwargs: dict[str, Any]) -> dict[str, Any]:
     """``verify=`` from ``config.ca_bundle``, unless the caller chose ``verify`` (or a
     transport) themselves."""
     if config.ca_bundle is None or "verify" in httpx_kwargs or "transport" in httpx_kwargs:
         return httpx_kwargs
     return {**httpx_kwargs, "verify": ca_context(config.ca_bundle)}
-
-
-def _certificate_problem(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    seen: BaseException | None = exc
-    for _ in range(8):  # httpx -> httpcore -> ssl: a short chain
-        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def untrusted_certificate(
-    ca_bundle: str | None, request: httpx.Request, exc: httpx.ConnectError
-) -> ConfigError | None:
-    """For one of our own requests (discovery, token, keys) that failed because the server's
-    certificate is not trusted (by ``ca_bundle``, when the session trusts one): a
-    :class:`ConfigError` saying how to trust it."""
-    problem = _certificate_problem(exc)
-    if problem is None or "okta_nb_auth" not in request.extensions:
-        return None
-    where = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
-    reason = problem.verify_message or problem.reason or "certificate verify failed"
-    if ca_bundle is None:
-        fix = (
-            "If it is the dev server with TLS (--tls, tls=True), pass the dev server's CA "
-            f"bundle: OktaConfig(..., ca_bundle=dev.ca_bundle), or set {CA_BUNDLE_ENV} to the "
-            f"path it printed. Behind a proxy that inspects TLS, set {CA_BUNDLE_ENV} (or "
-            "SSL_CERT_FILE) to your organisation's CA bundle."
-        )
-    else:
-        fix = (
-            f"The CA bundle {ca_bundle!r} does not vouch for it. The dev server makes a "
-            "new CA at every start: pass the dev server's CA bundle of this run (dev.ca_bundle, "
-            "or the path it printed)."
-        )
-    return ConfigError(f"The TLS certificate of {where} is not trusted ({reason}). {fix}")
 
 
 S = TypeVar("S", bound="_SessionBase")
@@ -239,17 +192,6 @@ class AuthSession(_SessionBase, httpx.Client):
     ``ca_bundle`` (if any) is the CA the session trusts.
     """
 
-    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        """:meth:`httpx.Client.send`; an untrusted certificate on a token, discovery or key
-        request raises :class:`ConfigError` saying how to trust it."""
-        try:
-            return super().send(request, **kwargs)
-        except httpx.ConnectError as exc:
-            problem = untrusted_certificate(self._ca_bundle, request, exc)
-            if problem is None:
-                raise
-            raise problem from exc
-
     def refresh(self) -> TokenSet:
         """Refresh now, whatever the expiry; returns the new tokens."""
         return self.okta_auth.run(self.okta_auth.refresh_flow())
@@ -261,16 +203,6 @@ class AuthSession(_SessionBase, httpx.Client):
 
 class AsyncAuthSession(_SessionBase, httpx.AsyncClient):
     """The :class:`httpx.AsyncClient` twin of :class:`AuthSession`, with the same arguments."""
-
-    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        """:meth:`httpx.AsyncClient.send`, with :meth:`AuthSession.send`'s certificate advice."""
-        try:
-            return await super().send(request, **kwargs)
-        except httpx.ConnectError as exc:
-            problem = untrusted_certificate(self._ca_bundle, request, exc)
-            if problem is None:
-                raise
-            raise problem from exc
 
     async def refresh(self) -> TokenSet:
         """Refresh now, whatever the expiry; returns the new tokens."""

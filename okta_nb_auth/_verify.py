@@ -22,7 +22,7 @@ import httpx
 import jwt
 
 from ._config import OktaConfig
-from ._discovery import DiscoveryCache, discovery_flow
+from ._discovery import DISCOVERY_CACHE, DiscoveryCache, discovery_flow
 from ._drive import run_async, run_sync
 from ._exceptions import ConfigError, KeyFetchError, TokenVerificationError
 from ._jwks import JWKSCache
@@ -83,7 +83,8 @@ def at_hash(access_token: str) -> str:
 
 
 class TokenVerifier:
-    """Verify tokens of one issuer. Keys come from the issuer's JWKS, cached per verifier."""
+    """Verify tokens of one issuer. Keys come from the issuer's JWKS, cached with the
+    discovery document (once per process, unless ``discovery`` is a cache of its own)."""
 
     def __init__(
         self,
@@ -99,12 +100,14 @@ class TokenVerifier:
         self._clock = clock
         self._discovery = discovery
         self._cooldown = refetch_cooldown
-        self._jwks: JWKSCache | None = None
 
     def _keys(self, jwks_uri: str) -> JWKSCache:
-        if self._jwks is None or self._jwks.jwks_uri != jwks_uri:
-            self._jwks = JWKSCache(jwks_uri, clock=self._clock, refetch_cooldown=self._cooldown)
-        return self._jwks
+        """The issuer's key set, shared through the discovery cache (the process's by
+        default): every session and verifier of an issuer fetches it once."""
+        cache = DISCOVERY_CACHE if self._discovery is None else self._discovery
+        return cache.key_sets.get(
+            self.config.issuer, jwks_uri, clock=self._clock, refetch_cooldown=self._cooldown
+        )
 
     def _decode_flow(self, token: str, audience: str, kind: str) -> Flow:
         if not isinstance(token, str):
@@ -325,10 +328,12 @@ def shared_verifier(config: OktaConfig, leeway: float = 120.0) -> TokenVerifier:
 
 
 def forget_issuer(issuer: str) -> None:
-    """Drop the shared verifiers of ``issuer`` (a new server now answers at that URL)."""
+    """Drop the shared verifiers, discovery document and keys of ``issuer`` (a new server now
+    answers at that URL)."""
     with _SHARED_LOCK:
         for key in [key for key in _SHARED if key[0] == issuer]:
             del _SHARED[key]
+    DISCOVERY_CACHE.forget(issuer)
 
 
 def verify_access_token(

@@ -22,6 +22,7 @@ from .._models import TokenSet
 from .._presenter import describe_user
 from .._protocol import parse_token_response, server_skew
 from .._session import AuthSession
+from .._trust import send_own
 
 __all__ = [
     "LoginResult",
@@ -82,7 +83,7 @@ class Waiter:
 def send(session: httpx.Client, request: httpx.Request) -> httpx.Response:
     """Send one of our own requests (no auth), network failures as :class:`TransientError`."""
     try:
-        return session.send(request, auth=None)
+        return send_own(session, request)
     except httpx.TransportError as exc:
         raise network_error(exc) from exc
 

@@ -40,6 +40,9 @@ class StoreHolder(TokenFetcher):
     def _notify(self, tokens: TokenSet) -> None:
         raise NotImplementedError
 
+    def _publish(self) -> None:
+        raise NotImplementedError  # OktaAuth: what the fast path signs with
+
     def _resume(self) -> StoreHolder:
         """This process's holder of the stored login (self, filled from the store, or one
         that already exists), or :class:`LoginRequired` saying how to log in."""
@@ -116,6 +119,7 @@ class StoreHolder(TokenFetcher):
         self._generation += 1
         self._failure, self._dead_refresh_digest = None, None
         self._id_claims = dict(entry.id_claims) if entry.id_claims else self._id_claims
+        self._publish()
         _holders.note(self, entry.tokens, entry.key)
         log.debug("Using the tokens from the store (generation %d)", self._generation)
         if notify:
