@@ -374,6 +374,18 @@ def test_at_most_32_shared_verifiers_are_kept_the_oldest_dropped() -> None:
             forget_issuer(config.issuer)
 
 
+def test_forgetting_an_issuer_keeps_the_other_issuers_verifiers() -> None:
+    kept, gone = (OktaConfig(f"https://{n}.okta.com/oauth2/default", CLIENT_ID) for n in "kg")
+    try:
+        first_kept, first_gone = shared_verifier(kept), shared_verifier(gone)
+        forget_issuer(gone.issuer)
+        assert shared_verifier(kept) is first_kept
+        assert shared_verifier(gone) is not first_gone
+    finally:
+        forget_issuer(kept.issuer)
+        forget_issuer(gone.issuer)
+
+
 def test_verify_access_token_uses_the_shared_verifier(fake: FakeOkta) -> None:
     forget_issuer(ISSUER)
     config = OktaConfig(ISSUER, CLIENT_ID)
