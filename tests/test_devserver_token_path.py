@@ -111,7 +111,9 @@ def http(dev: DevServer) -> Iterator[httpx.Client]:
 
 
 def test_unknown_server_is_okta_404(dev: DevServer, http: httpx.Client) -> None:
-    response = http.post("/oauth2/nope/v1/token", data={"grant_type": "client_credentials"})
+    response = http.post(
+        "/oauth2/nope/v1/token", data={"grant_type": "client_credentials", "scope": "demo.read"}
+    )
     assert response.status_code == 404
     assert response.json()["errorCode"] == "E0000007"
     assert "nope (AuthorizationServer)" in response.json()["errorSummary"]
@@ -124,7 +126,9 @@ def test_get_on_the_token_endpoint_is_405(http: httpx.Client) -> None:
 def test_token_answers_carry_date_and_rate_limit_headers(
     dev: DevServer, http: httpx.Client
 ) -> None:
-    response = token(http, dev, "service", {"grant_type": "client_credentials"})
+    response = token(
+        http, dev, "service", {"grant_type": "client_credentials", "scope": "demo.read"}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-cache, no-store"
     assert response.headers["date"].endswith(" GMT")
@@ -156,7 +160,9 @@ def test_server_runs_on_httptools_when_installed(dev: DevServer) -> None:
 def _serves_tokens(dev: DevServer) -> None:
     trust = ssl.create_default_context(cafile=dev.ca_bundle) if dev.ca_bundle else True
     with client(dev, verify=trust) as http:
-        response = token(http, dev, "service", {"grant_type": "client_credentials"})
+        response = token(
+            http, dev, "service", {"grant_type": "client_credentials", "scope": "demo.read"}
+        )
         assert response.status_code == 200, response.text
         verify(response.json()["access_token"], jwks(http), audience="api://default",
                issuer=dev.issuer)  # fmt: skip
