@@ -191,8 +191,11 @@ def signing_rate(claims: dict[str, Any], key: rsa.RSAPrivateKey, t: float) -> tu
     return count / (time.perf_counter() - started), count / (time.process_time() - cpu)
 
 
-def measure(quick: bool, seed: int | None = None) -> tuple[dict[str, Samples], list[float], int]:
-    rounds, t = (1, 0.8) if quick else (5, 3.0)
+def measure(
+    quick: bool, seed: int | None = None, rounds: int | None = None
+) -> tuple[dict[str, Samples], list[float], int]:
+    default, t = (1, 0.8) if quick else (5, 3.0)
+    rounds = rounds or default
     rng = random.Random(seed)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     samples = {f"{g}/{n}": Samples() for g in GRANTS for n in CLIENTS}
@@ -320,8 +323,9 @@ def main(argv: list[str] | None = None, out: Callable[[list[Row]], None] = _prin
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 short round (under a minute)")
     parser.add_argument("--seed", type=int, default=None, help="shuffle seed (default random)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5, quick 1)")
     args = parser.parse_args(argv)
-    samples, baseline, rounds = measure(args.quick, args.seed)
+    samples, baseline, rounds = measure(args.quick, args.seed, args.rounds)
     out(rows(samples, baseline, rounds))
 
 
