@@ -255,7 +255,8 @@ class OAuthRoutes:
 
 
 def _q(request: Request) -> dict[str, str]:
-    return dict(request.query_params)
+    # Most token calls have no query string: skip building an empty QueryParams.
+    return dict(request.query_params) if request.scope.get("query_string") else {}
 
 
 def _rate_limited(headers: dict[str, str]) -> Response:
