@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_session.py
 	$(BIN)/python bench/bench_store.py
+	$(BIN)/python bench/bench_devserver.py
 
 # Mutation testing (mutmut) of the token-handling modules against their own test files, in a
 # scratch copy under .mutation/; prints killed / (total - equivalent) per module and in total.
