@@ -6,8 +6,6 @@ import logging
 from email.utils import formatdate
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._admin_guard import AdminGuard, admin_addresses
@@ -15,10 +13,11 @@ from ._admin_routes import AdminRoutes, DemoApi
 from ._authority import Authority
 from ._browser_routes import BrowserRoutes
 from ._controls import Controls
-from ._http import DroppedConnection
+from ._http import DroppedConnection, server_error
 from ._metadata_routes import MetadataRoutes
 from ._oauth_routes import OAuthRoutes
 from ._state import Clock
+from ._token_path import TokenPath
 
 __all__ = ["build_app", "quiet_dropped_connections"]
 
@@ -32,6 +31,15 @@ class _DateHeader:
     def __init__(self, app: ASGIApp, clock: Clock) -> None:
         self.app = app
         self.clock = clock
+        self._cached = (-1, b"")  # (whole second, its HTTP date): formatted once a second
+
+    def date(self) -> bytes:
+        second = int(self.clock())
+        cached, date = self._cached
+        if second != cached:
+            date = formatdate(second, usegmt=True).encode()
+            self._cached = (second, date)
+        return date
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,24 +48,11 @@ class _DateHeader:
 
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                date = formatdate(self.clock(), usegmt=True).encode()
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
-                message["headers"] = [*headers, (b"date", date)]
+                message["headers"] = [*headers, (b"date", self.date())]
             await send(message)
 
         await self.app(scope, receive, stamped)
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, DroppedConnection):  # on purpose: the response was already cut short
-        return Response(status_code=500)
-    logging.getLogger("okta_nb_auth.devserver").error(
-        "internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__
-    )
-    return JSONResponse(
-        {"error": "server_error", "error_description": "The dev server hit an internal error."},
-        status_code=500,
-    )
 
 
 def build_app(
@@ -67,15 +62,18 @@ def build_app(
     ``authority.base_url`` and, given the bound ``port``, the loopback names with that port
     (and their https origins when the server serves ``tls``)."""
     settings = authority.settings
+    oauth = OAuthRoutes(authority, settings.max_body_bytes, settings.rate_limit_per_minute)
     routes = [
         *MetadataRoutes(authority).routes(),
-        *OAuthRoutes(authority, settings.max_body_bytes, settings.rate_limit_per_minute).routes(),
+        *oauth.routes(),
         *BrowserRoutes(authority, settings.max_body_bytes).routes(),
         *AdminRoutes(controls).routes(),
         *DemoApi(authority).routes(),
     ]
-    app = Starlette(routes=routes, exception_handlers={500: _server_error})
-    guarded = AdminGuard(app, admin_addresses(authority.base_url, port, tls))
+    app = Starlette(routes=routes, exception_handlers={500: server_error})
+    guarded = AdminGuard(
+        TokenPath(app, oauth.token), admin_addresses(authority.base_url, port, tls)
+    )
     return _DateHeader(guarded, authority.store.clock)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,6 +23,7 @@ __all__ = [
     "oauth_error",
     "oauth_json",
     "read_form",
+    "server_error",
 ]
 
 NO_STORE = {"Cache-Control": "no-cache, no-store", "Pragma": "no-cache", "Expires": "0"}
@@ -110,6 +112,19 @@ def is_loopback(request: Request) -> bool:
 
 class DroppedConnection(Exception):
     """Raised on purpose to cut a response short (fault injection); not a server bug."""
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """The answer to an unexpected exception: logged by type, never with a stack trace."""
+    if isinstance(exc, DroppedConnection):  # on purpose: the response was already cut short
+        return Response(status_code=500)
+    logging.getLogger("okta_nb_auth.devserver").error(
+        "internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return JSONResponse(
+        {"error": "server_error", "error_description": "The dev server hit an internal error."},
+        status_code=500,
+    )
 
 
 class DropResponse(Response):

@@ -7,11 +7,12 @@ import hashlib
 import json
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
 __all__ = ["KeyRing", "b64url"]
@@ -21,11 +22,32 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_PKCS1 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
+
+
+def _segment(value: dict[str, Any]) -> str:
+    """One JWS segment, serialised as PyJWT does: compact JSON, base64url without padding."""
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
+
+
 @dataclass
 class _Key:
     kid: str
     private: rsa.RSAPrivateKey
     status: str  # ACTIVE, NEXT, EXPIRED
+    header: str = field(init=False)  # the encoded JWS header segment
+
+    def __post_init__(self) -> None:
+        # Okta's header is {"alg", "kid"} only (no "typ"), in PyJWT's sorted key order; it is
+        # the same for every token of this key, so it is serialised once.
+        self.header = _segment({"alg": "RS256", "kid": self.kid})
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """An RS256 JWS of ``claims``, byte for byte what ``jwt.encode`` gives for it."""
+        signing_input = f"{self.header}.{_segment(claims)}"
+        signature = self.private.sign(signing_input.encode("ascii"), _PKCS1, _SHA256)
+        return f"{signing_input}.{b64url(signature)}"
 
     def public_jwk(self) -> dict[str, Any]:
         jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
@@ -51,6 +73,7 @@ class KeyRing:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._keys = [_new_key("ACTIVE"), _new_key("NEXT")]
+        self._active = self._keys[0]
 
     def jwks(self) -> dict[str, Any]:
         """The published key set: ACTIVE, NEXT and the most recently EXPIRED key (1-3 keys)."""
@@ -59,10 +82,8 @@ class KeyRing:
 
     def sign(self, claims: dict[str, Any]) -> str:
         with self._lock:
-            active = next(key for key in self._keys if key.status == "ACTIVE")
-        # Okta's header is {"kid", "alg"} only: PyJWT's default "typ": "JWT" is dropped.
-        headers = {"kid": active.kid, "typ": None}
-        return jwt.encode(claims, active.private, algorithm="RS256", headers=headers)
+            active = self._active
+        return active.sign(claims)
 
     def decode(self, token: str, **options: Any) -> dict[str, Any]:
         """Verify ``token`` against these keys (RS256 only); raises ``jwt.PyJWTError``."""
@@ -84,4 +105,5 @@ class KeyRing:
             for key in self._keys:
                 key.status = {"ACTIVE": "EXPIRED", "NEXT": "ACTIVE"}[key.status]
             self._keys.append(fresh)
-            return next(k.kid for k in self._keys if k.status == "ACTIVE")
+            self._active = next(k for k in self._keys if k.status == "ACTIVE")
+            return self._active.kid

@@ -29,16 +29,13 @@ from ._settings import (
     settings_from_mapping,
 )
 from ._state import Clock
+from ._uvicorn_options import uvicorn_options
 
 if TYPE_CHECKING:
     from .._config import OktaConfig
     from ._tls import LocalTLS
 
 __all__ = ["DevServer", "DevServerError"]
-
-UVICORN_OPTIONS: dict[str, Any] = dict(
-    log_level="warning", lifespan="off", date_header=False, server_header=False, access_log=False
-)
 
 
 class DevServerError(RuntimeError):
@@ -198,8 +195,8 @@ class DevServer(DevServerControls):
         quiet_dropped_connections()
         app = build_app(self.authority, self.controls, port=self.port, tls=self._tls is not None)
         if self._tls is None:
-            return uvicorn.Config(app, **UVICORN_OPTIONS)
-        return self._tls.uvicorn_config(app, **UVICORN_OPTIONS)
+            return uvicorn.Config(app, **uvicorn_options())
+        return self._tls.uvicorn_config(app, **uvicorn_options())
 
     def stop(self) -> None:
         if self._server is not None:
