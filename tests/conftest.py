@@ -1,15 +1,19 @@
-"""Shared fixtures: a dev server per test module (fresh state) and the anyio backend."""
+"""Shared fixtures: a dev server per test module (fresh state) and the anyio backend; the
+dev servers' RSA keys from a pool (``key_pool``); the garbage collector frozen after collection."""
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from key_pool import KeyPool
 
 from okta_nb_auth.devserver import DevServer
+from okta_nb_auth.devserver._key_source import use_key_source
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +45,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "OKTA_REDIRECTURI",
     ):
         os.environ.pop(name, None)  # a developer's own settings must not change the tests
+    use_key_source(KeyPool())  # the suite starts hundreds of dev servers: a key is most of one
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    use_key_source(None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What is alive now (modules, collected tests) lives to the end: frozen, it is no longer
+    # scanned by every collection, so the tests' gc.collect() calls (which drop closed
+    # sessions' holders) cost what the tests allocate, not what pytest and its imports hold.
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from ._key_source import new_rsa_key
+
 __all__ = ["KeyRing", "b64url"]
 
 
@@ -40,7 +42,7 @@ class _Key:
 
 
 def _new_key(status: str) -> _Key:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = new_rsa_key()
     kid = b64url(hashlib.sha256(secrets.token_bytes(32)).digest())  # 43 chars, as Okta's
     return _Key(kid=kid, private=private, status=status)
 
