@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -66,6 +67,16 @@ MULTIPLE = (
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+@dataclass(frozen=True)
+class FromNow:
+    """A time claim ``seconds`` from when the test runs (not from when it was collected)."""
+
+    seconds: int
+
+    def at_run_time(self) -> int:
+        return int(time.time()) + self.seconds
+
+
 @pytest.fixture
 def http(dev: DevServer) -> Iterator[httpx.Client]:
     with client(dev) as c:
@@ -111,10 +122,10 @@ def test_a_signed_assertion_gets_a_token(dev: DevServer, http: httpx.Client) -> 
         ({"aud": "http://127.0.0.1:1/oauth2/default/v1/token"}, "client_assertion_invalid_audience"),  # noqa: E501
         ({"exp": None}, "client_assertion_expiration_required"),
         ({"exp": "tomorrow"}, "client_assertion_expiration_required"),
-        ({"exp": int(time.time()) - 120}, "client_assertion_expired_token"),
-        ({"exp": int(time.time()) + 2 * 3600}, "client_assertion_expires_too_far_in_future"),
-        ({"iat": int(time.time()) + 600}, "client_assertion_issued_at_in_future"),
-        ({"nbf": int(time.time()) + 600}, "client_assertion_issued_at_in_future"),
+        ({"exp": FromNow(-120)}, "client_assertion_expired_token"),
+        ({"exp": FromNow(2 * 3600)}, "client_assertion_expires_too_far_in_future"),
+        ({"iat": FromNow(600)}, "client_assertion_issued_at_in_future"),
+        ({"nbf": FromNow(600)}, "client_assertion_issued_at_in_future"),
         ({"jti": 42}, "client_assertion_invalid_jwt"),
     ],
     ids=[
@@ -126,7 +137,8 @@ def test_each_bad_assertion_gets_oktas_text(
     dev: DevServer, http: httpx.Client, options: dict[str, Any], code: str
 ) -> None:
     client_id = options.pop("client_id", None)
-    fields = assertion_fields(dev, "service-jwt", url(dev), **options)
+    claims = {k: v.at_run_time() if isinstance(v, FromNow) else v for k, v in options.items()}
+    fields = assertion_fields(dev, "service-jwt", url(dev), **claims)
     data = {
         **CC,
         **fields,
