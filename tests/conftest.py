@@ -6,11 +6,12 @@ from __future__ import annotations
 import gc
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from key_pool import KeyPool
+from notebook_runs import NotebookRun, run_notebook
 
 from okta_nb_auth.devserver import DevServer
 from okta_nb_auth.devserver._key_source import use_key_source
@@ -66,3 +67,56 @@ def private_token_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     cache = tmp_path / "okta-cache"
     monkeypatch.setenv("OKTA_NB_AUTH_CACHE", str(cache))
     return cache
+
+
+@pytest.fixture(scope="session")
+def notebook_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[Path], NotebookRun]:
+    """``notebook_run(path)``: the notebook's one execution (``notebook_runs``), shared by the
+    tests that read it (mark them ``xdist_group("notebook-runs")`` to keep them together)."""
+    runs: dict[Path, NotebookRun] = {}
+
+    def get(path: Path) -> NotebookRun:
+        if path not in runs:
+            runs[path] = run_notebook(path, tmp_path_factory.mktemp("notebook-run"))
+        return runs[path]
+
+    return get
+
+
+# -- parallel runs (pytest-xdist, --dist loadgroup) ------------------------------------------
+
+#: Test files (or xdist groups) that take longest, longest first: they start first, so that the
+#: workers finish together. Everything else keeps pytest's order.
+FIRST = (
+    "tests/test_make_lab.py",
+    "tests/test_e2e_jupyterlab.py",
+    "notebook-runs",
+    "tests/test_notebooks_any_okta.py",
+    "tests/test_presenter.py",
+    "tests/test_store_processes.py",
+    "tests/test_secrets_surfaces.py",
+    "notebooks/03_jwt_callback.ipynb",
+    "notebooks/08_stay_signed_in.ipynb",
+)
+
+
+def _group_of(item: pytest.Item, root: Path) -> str:
+    marked = item.get_closest_marker("xdist_group")
+    if marked is not None:
+        return str(marked.args[0] if marked.args else marked.kwargs["name"])
+    return item.path.relative_to(root).as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """One xdist group per test file unless a test names its own: a file's module-scoped
+    dev server is made once, and nbval's cells of one notebook run in order in one kernel.
+    The longest groups go first (``FIRST``)."""
+    groups = {item: _group_of(item, config.rootpath) for item in items}
+    for item, group in groups.items():
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    rank = {group: index for index, group in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(groups[item], len(FIRST)))
