@@ -8,10 +8,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from key_pool import KeyPool
 from notebook_runs import NotebookRun, run_notebook
+from xdist.scheduler import LoadScopeScheduling
 
 from okta_nb_auth.devserver import DevServer
 from okta_nb_auth.devserver._key_source import use_key_source
@@ -74,7 +76,7 @@ def notebook_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[[Path], NotebookRun]:
     """``notebook_run(path)``: the notebook's one execution (``notebook_runs``), shared by the
-    tests that read it (mark them ``xdist_group("notebook-runs")`` to keep them together)."""
+    tests that read it (``SHARED_GROUPS`` keeps them on one worker)."""
     runs: dict[Path, NotebookRun] = {}
 
     def get(path: Path) -> NotebookRun:
@@ -85,10 +87,17 @@ def notebook_run(
     return get
 
 
-# -- parallel runs (pytest-xdist, --dist loadgroup) ------------------------------------------
+# -- parallel runs (pytest-xdist) ------------------------------------------------------------
 
-#: Test files (or xdist groups) that take longest, longest first: they start first, so that the
-#: workers finish together. Everything else keeps pytest's order.
+#: Tests that share one notebook execution (``notebook_run``): one group, so one worker.
+SHARED_GROUPS = {
+    "tests/test_notebook_reruns.py::test_every_cell_runs_again_after_run_all": "notebook-runs",
+    "tests/test_notebook_secrets.py::test_executed_notebooks_with_widget_state_hold_no_secret": (
+        "notebook-runs"
+    ),
+}
+#: Groups that take longest, longest first: they start first, so that the workers finish
+#: together. Everything else keeps pytest's order.
 FIRST = (
     "tests/test_make_lab.py",
     "tests/test_e2e_jupyterlab.py",
@@ -102,21 +111,25 @@ FIRST = (
 )
 
 
-def _group_of(item: pytest.Item, root: Path) -> str:
-    marked = item.get_closest_marker("xdist_group")
-    if marked is not None:
-        return str(marked.args[0] if marked.args else marked.kwargs["name"])
-    return item.path.relative_to(root).as_posix()
+def group_of(nodeid: str) -> str:
+    """A test's xdist group: its file (a module-scoped dev server is made once; nbval runs a
+    notebook's cells in order in one kernel), or its entry in ``SHARED_GROUPS``."""
+    return SHARED_GROUPS.get(nodeid.split("[", 1)[0]) or nodeid.split("::", 1)[0]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+class GroupScheduling(LoadScopeScheduling):
+    """xdist's scope scheduling over :func:`group_of` (pytest 9 no longer lets xdist's own
+    ``loadgroup`` rename the tests it groups, so the groups are computed here)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return group_of(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupScheduling:
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """One xdist group per test file unless a test names its own: a file's module-scoped
-    dev server is made once, and nbval's cells of one notebook run in order in one kernel.
-    The longest groups go first (``FIRST``)."""
-    groups = {item: _group_of(item, config.rootpath) for item in items}
-    for item, group in groups.items():
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    """The longest groups first (``FIRST``); xdist hands out groups in this order."""
     rank = {group: index for index, group in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(groups[item], len(FIRST)))
+    items.sort(key=lambda item: rank.get(group_of(item.nodeid), len(FIRST)))

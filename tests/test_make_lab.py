@@ -165,7 +165,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> bool:
 
 
 def _processes_of(session: int, marks: tuple[str, ...]) -> Iterator[str]:
-    """Live processes in ``session`` or whose command line holds one of ``marks``."""
+    """Live processes in ``session`` or whose command line holds one of ``marks``, outside the
+    test run's own session (its pytest-xdist workers' command lines name the repository)."""
+    ours = os.getsid(0)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -177,7 +179,9 @@ def _processes_of(session: int, marks: tuple[str, ...]) -> Iterator[str]:
         fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, session
         if fields[0] == "Z":
             continue
-        if int(fields[3]) == session or any(mark in cmdline for mark in marks):
+        if int(fields[3]) == session or (
+            int(fields[3]) != ours and any(mark in cmdline for mark in marks)
+        ):
             yield f"{entry.name}: {cmdline.strip()}"
 
 

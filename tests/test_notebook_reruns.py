@@ -18,7 +18,6 @@ from nbclient import NotebookClient
 from notebook_runs import NOTEBOOKS, NotebookRun, errors_of
 
 
-@pytest.mark.xdist_group("notebook-runs")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_cell_runs_again_after_run_all(
     path: Path, notebook_run: Callable[[Path], NotebookRun]

@@ -113,7 +113,6 @@ def test_an_executed_leak_is_caught(pinned: dict[str, str], tmp_path: Path) -> N
     assert any(f.startswith("opaque token") for f in found)
 
 
-@pytest.mark.xdist_group("notebook-runs")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_executed_notebooks_with_widget_state_hold_no_secret(
     path: Path, notebook_run: Callable[[Path], NotebookRun]
