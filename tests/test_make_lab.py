@@ -165,7 +165,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> bool:
 
 
 def _processes_of(session: int, marks: tuple[str, ...]) -> Iterator[str]:
-    """Live processes in ``session`` or whose command line holds one of ``marks``."""
+    """Live processes in ``session`` or whose command line holds one of ``marks``, outside the
+    test run's own session (its pytest-xdist workers' command lines name the repository)."""
+    ours = os.getsid(0)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -177,7 +179,9 @@ def _processes_of(session: int, marks: tuple[str, ...]) -> Iterator[str]:
         fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, session
         if fields[0] == "Z":
             continue
-        if int(fields[3]) == session or any(mark in cmdline for mark in marks):
+        if int(fields[3]) == session or (
+            int(fields[3]) != ours and any(mark in cmdline for mark in marks)
+        ):
             yield f"{entry.name}: {cmdline.strip()}"
 
 
@@ -269,10 +273,25 @@ def _normal_user() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
+def _memory_tmp() -> str | None:
+    """/dev/shm when it is a writable memory file system that may run programs, else None.
+
+    The fresh venv is some 20,000 files: written, and removed at the end, in memory rather
+    than on a disk that may be slow at it (removing them took 50 s on a loaded CI disk).
+    """
+    shm = "/dev/shm"
+    try:
+        flags = os.statvfs(shm).f_flag
+    except OSError:
+        return None
+    usable = os.access(shm, os.W_OK) and not flags & (os.ST_NOEXEC | os.ST_RDONLY)
+    return shm if usable else None
+
+
 @pytest.fixture
 def public_tmp() -> Iterator[Path]:
     """A directory a normal user can reach (pytest's tmp_path is private to root)."""
-    path = Path(tempfile.mkdtemp(prefix="okta-nb-auth-make-lab-"))
+    path = Path(tempfile.mkdtemp(prefix="okta-nb-auth-make-lab-", dir=_memory_tmp()))
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)

@@ -3,51 +3,28 @@ one-line message that says what to do (never a traceback from httpx or our inter
 
 Each notebook is executed once in a real kernel; then every code cell but the set-up cell runs
 again, in order, in the same kernel (the learner who scrolls up and presses Shift+Enter; the
-set-up cell would start everything afresh).
+set-up cell would start everything afresh). That execution (``notebook_runs``) also serves
+``test_notebook_secrets``.
 """
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
-
-NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def errors_of(cell: Any) -> list[dict[str, Any]]:
-    return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+from notebook_runs import NOTEBOOKS, NotebookRun, errors_of
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_every_cell_runs_again_after_run_all(path: Path) -> None:
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=120,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    problems: list[str] = []
-    with client.setup_kernel():
-        for index, cell in enumerate(notebook.cells):  # Run All
-            client.execute_cell(cell, index)
-            assert not errors_of(cell), f"Run All failed in cell {index}: {errors_of(cell)}"
-        codes = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
-        for index in codes[1:]:  # every cell once more, the set-up cell aside
-            cell = notebook.cells[index]
-            again = copy.deepcopy(cell)
-            client.execute_cell(again, index)
-            for error in errors_of(again):
-                lines = error.get("traceback", [])
-                if len(lines) != 1:  # an OktaAuthError renders as one line: what to do
-                    problems.append(f"cell {index}: {error['ename']}: {error['evalue'][:200]}")
-    assert not problems, "\n".join(problems)
+def test_every_cell_runs_again_after_run_all(
+    path: Path, notebook_run: Callable[[Path], NotebookRun]
+) -> None:
+    run = notebook_run(path)
+    assert not run.run_all_errors, f"Run All failed: {run.run_all_errors}"
+    assert not run.rerun_problems, "\n".join(run.rerun_problems)
 
 
 def test_a_kernel_shows_one_line_for_a_cell_run_too_early_or_a_stopped_server() -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from notebook_runs import NOTEBOOKS, NotebookRun
 
-NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 # Okta's refresh tokens, authorization codes and device secrets are 43 base64url characters,
 # its client secrets 40: no run of 40 or more such characters may appear anywhere.
@@ -113,12 +113,12 @@ def test_an_executed_leak_is_caught(pinned: dict[str, str], tmp_path: Path) -> N
     assert any(f.startswith("opaque token") for f in found)
 
 
-def test_executed_notebooks_with_widget_state_hold_no_secret(pinned: dict[str, str]) -> None:
-    assert NOTEBOOKS, "no notebooks found"
-    problems = {}
-    for path in NOTEBOOKS:
-        executed = execute(nbformat.read(path, as_version=4), path.parent)
-        found = findings(executed, list(pinned.values()))
-        if found:
-            problems[path.name] = found
-    assert problems == {}
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_executed_notebooks_with_widget_state_hold_no_secret(
+    path: Path, notebook_run: Callable[[Path], NotebookRun]
+) -> None:
+    """The notebook after Run All (its one execution, ``notebook_runs``), saved with its
+    widget state, its dev servers' client secrets pinned so the scan knows them."""
+    run = notebook_run(path)
+    assert run.run_all_errors == []
+    assert findings(run.after_run_all, list(run.pinned.values())) == []

@@ -18,10 +18,10 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from .._secret import Secret
+from ._key_source import new_rsa_key
 from ._keys import b64url
 
 __all__ = [
@@ -44,7 +44,7 @@ MAX_KEYS = 50
 
 def generate_key_pair() -> tuple[dict[str, Any], Secret]:
     """A new RSA-2048 key: its public JWK Set (``kid`` = RFC 7638 thumbprint) and private PEM."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = new_rsa_key()
     jwk = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
     members = json.dumps({"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"))
     kid = b64url(hashlib.sha256(members.encode("ascii")).digest())

@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
+from ._key_source import new_rsa_key
+
 __all__ = ["KeyRing", "b64url"]
 
 
@@ -62,7 +64,7 @@ class _Key:
 
 
 def _new_key(status: str) -> _Key:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = new_rsa_key()
     kid = b64url(hashlib.sha256(secrets.token_bytes(32)).digest())  # 43 chars, as Okta's
     return _Key(kid=kid, private=private, status=status)
 
