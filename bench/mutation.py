@@ -138,7 +138,7 @@ def _config(group: Group) -> str:
         f"pytest_add_cli_args_test_selection = {_toml_list(group.tests)}\n"
         f"pytest_add_cli_args = {_toml_list(_deselect(group))}\n"
         "use_git_change_detection = false\n"
-        'also_copy = ["README.md"]\n'
+        'also_copy = ["README.md", "notebooks"]\n'
         # Debug and info log lines are diagnostics, not behaviour: not mutated.
         'do_not_mutate_patterns = ["^\\\\s*log\\\\.(debug|info)\\\\("]\n'
     )
@@ -151,7 +151,7 @@ def prepare(name: str, group: Group, keep: bool) -> Path:
         shutil.rmtree(where)
     where.mkdir(parents=True, exist_ok=True)
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in ("okta_nb_auth", "tests"):
+    for folder in ("okta_nb_auth", "tests", "notebooks"):  # conftest reads notebooks/
         shutil.copytree(ROOT / folder, where / folder, ignore=skip, dirs_exist_ok=True)
     shutil.copy2(ROOT / "README.md", where / "README.md")  # a test runs the README's example
     (where / "pyproject.toml").write_text(_config(group))

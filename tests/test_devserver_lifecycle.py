@@ -56,6 +56,19 @@ def test_start_and_stop_without_a_with_block() -> None:
     dev.stop()  # and so is a second stop
 
 
+def test_stop_wakes_the_server_loop_instead_of_waiting_for_its_tick() -> None:
+    dev = DevServer(port=0).start()
+    server = dev._server
+    assert server is not None
+    server.wake()  # before stop: a wake-up alone does not stop it
+    assert httpx.get(dev.issuer + "/.well-known/openid-configuration").status_code == 200
+    dev.stop()
+    assert server._woken is not None and server._woken.is_set()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(dev.issuer + "/.well-known/openid-configuration")
+    server.wake()  # after the loop has closed: nothing happens
+
+
 def test_non_loopback_host_needs_allow_remote() -> None:
     with pytest.raises(DevServerError, match="allow_remote=True"):
         DevServer(port=0, host="0.0.0.0")

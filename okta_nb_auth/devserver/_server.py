@@ -29,7 +29,7 @@ from ._settings import (
     settings_from_mapping,
 )
 from ._state import Clock
-from ._uvicorn_options import uvicorn_options
+from ._uvicorn_options import WakeableServer, uvicorn_options
 
 if TYPE_CHECKING:
     from .._config import OktaConfig
@@ -139,7 +139,7 @@ class DevServer(DevServerControls):
         self._clock = Clock(clock_offset)
         self._authority: Authority | None = None
         self._controls: Controls | None = None
-        self._server: uvicorn.Server | None = None
+        self._server: WakeableServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- life cycle ------------------------------------------------------------------------
@@ -155,7 +155,7 @@ class DevServer(DevServerControls):
             raise
         self.port = sock.getsockname()[1]
         self._make_authority()
-        self._server = uvicorn.Server(self._uvicorn_config())
+        self._server = WakeableServer(self._uvicorn_config())
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="okta-devserver", daemon=True
         )
@@ -201,6 +201,7 @@ class DevServer(DevServerControls):
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+            self._server.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._thread = None

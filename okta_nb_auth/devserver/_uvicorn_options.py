@@ -9,13 +9,16 @@ more slowly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from importlib import import_module
 from importlib.util import find_spec
 from typing import Any
 
+import uvicorn
+
 from ._coalesce import coalescing
 
-__all__ = ["UVICORN_OPTIONS", "http_protocol", "installed", "uvicorn_options"]
+__all__ = ["UVICORN_OPTIONS", "WakeableServer", "http_protocol", "installed", "uvicorn_options"]
 
 UVICORN_OPTIONS: dict[str, Any] = dict(
     log_level="warning", lifespan="off", date_header=False, server_header=False, access_log=False
@@ -43,3 +46,27 @@ def uvicorn_options() -> dict[str, Any]:
         "http": http_protocol(),
         "loop": "uvloop" if installed("uvloop") else "asyncio",
     }
+
+
+class WakeableServer(uvicorn.Server):
+    """uvicorn's server, which :meth:`wake` makes look at ``should_exit`` at once instead of at
+    its next 0.1 s tick: a dev server stops in about half the time (tests start hundreds)."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _woken: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._loop, self._woken = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            self._woken.clear()  # a wake-up without should_exit: back to ticking
+            counter = (counter + 1) % 864000  # on_tick's own once-a-second work needs the count
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), 0.1)
+
+    def wake(self) -> None:
+        """Wake the main loop (from any thread); set ``should_exit`` first to stop."""
+        loop, woken = self._loop, self._woken
+        if loop is not None and woken is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed already
+                loop.call_soon_threadsafe(woken.set)
