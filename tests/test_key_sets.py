@@ -71,3 +71,25 @@ def test_forget_issuer_drops_the_process_wide_keys() -> None:
     finally:
         forget_issuer(A)
         forget_issuer(B)
+
+
+def test_a_cache_gets_the_clock_and_cooldown_it_was_asked_for() -> None:
+    clock = Unhashable(now=1000.0)
+    cache = KeySets().get(A, A + "/v1/keys", clock=clock, refetch_cooldown=5.0)
+    assert cache._clock is clock
+    assert cache._cooldown == 5.0
+
+
+def test_a_verifier_with_its_own_discovery_cache_keeps_its_keys_there() -> None:
+    from okta_nb_auth import OktaConfig, TokenVerifier
+
+    own = DiscoveryCache()
+    config = OktaConfig(A, "0oa-own-cache")
+    verifier = TokenVerifier(config, discovery=own)
+    forget_issuer(A)
+    try:
+        keys = verifier._keys(A + "/v1/keys")
+        assert own.key_sets.get(A, A + "/v1/keys", refetch_cooldown=verifier._cooldown) is keys
+        assert DISCOVERY_CACHE.key_sets.get(A, A + "/v1/keys") is not keys
+    finally:
+        forget_issuer(A)

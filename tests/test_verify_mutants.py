@@ -401,6 +401,16 @@ def test_verify_access_token_uses_the_shared_verifier(fake: FakeOkta) -> None:
     assert fake.jwks_calls == 1  # verifiers of any leeway share the issuer's key set
 
 
+def test_verify_access_token_allows_120_s_of_leeway_by_default(fake: FakeOkta) -> None:
+    forget_issuer(ISSUER)
+    config = OktaConfig(ISSUER, CLIENT_ID)
+    now = int(time.time())  # so the token below expired between 120 and 121 s ago
+    with httpx.Client(transport=fake.transport()) as client:
+        assert verify_access_token(sign(access_claims(exp=now - 119)), config, client=client)
+        with pytest.raises(TokenVerificationError, match="expired"):
+            verify_access_token(sign(access_claims(exp=now - 120)), config, client=client)
+
+
 def test_verify_access_token_with_its_own_client_checks_the_scopes(fresh_dev: DevServer) -> None:
     config = fresh_dev.config("service")
     forget_issuer(config.issuer)
