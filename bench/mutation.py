@@ -75,6 +75,7 @@ GROUPS: dict[str, Group] = {
             "tests/test_verify_claims.py",
             "tests/test_verify_mutants.py",
             "tests/test_keys_once.py",
+            "tests/test_key_sets.py",
         ),
     ),
     "jwks": Group(
