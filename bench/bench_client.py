@@ -160,6 +160,9 @@ def run_async(rounds: int, per_round: int, seed: int | None = None) -> dict[str,
     return asyncio.run(_run_async(rounds, per_round, seed))
 
 
+SESSION = {"sync": "AuthSession", "async": "AsyncAuthSession"}
+
+
 def _rows(
     mode: str, figures: dict[str, float], rounds: int, per_round: int
 ) -> list[dict[str, object]]:
@@ -171,7 +174,7 @@ def _rows(
     return [
         {
             "section": section,
-            "figure": "AuthSession vs plain httpx (static header), per request",
+            "figure": f"{mode}: {SESSION[mode]} vs plain httpx (static header), per request",
             "value": f"{figures['ours_us']:.1f} µs",
             "baseline": f"{figures['plain_us']:.1f} µs",
             "ratio": round(ours, 4),
@@ -181,7 +184,7 @@ def _rows(
         },
         {
             "section": section,
-            "figure": "minimal httpx.Auth setting a header (reference) vs plain",
+            "figure": f"{mode}: minimal httpx.Auth setting a header (reference) vs plain",
             "value": f"{figures['reference_us']:.1f} µs",
             "baseline": f"{figures['plain_us']:.1f} µs",
             "ratio": round(ref, 4),
