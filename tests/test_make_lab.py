@@ -231,7 +231,10 @@ def _serve_and_stop(
     assert not killed, f"make lab ignored SIGTERM for {STOP_TIMEOUT} s:\n{text}"
     assert ROOT_REFUSAL not in text
     assert lab_url in text
-    left = _leftovers(proc.pid, (f"--ServerApp.port={port}", str(cwd), str(log_path.parent)))
+    # The checkout's own path would also match other tests' kernels and servers: marked by it
+    # are only the processes of a fresh copy.
+    marks = (f"--ServerApp.port={port}", str(log_path.parent), *([str(cwd)] if cwd != ROOT else []))
+    left = _leftovers(proc.pid, marks)
     assert not left, "processes left by make lab:\n" + "\n".join(left)
     return text
 
