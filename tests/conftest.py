@@ -125,12 +125,6 @@ class GroupScheduling(LoadScopeScheduling):
         return group_of(nodeid)
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Two workers a core for ``-n auto``: many tests spend their time waiting on processes
-    of their own (kernels, a browser, pip, JupyterLab), while another worker can use the core."""
-    return 2 * (os.cpu_count() or 1)
-
-
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupScheduling:
     return GroupScheduling(config, log)
 

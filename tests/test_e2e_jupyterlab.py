@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 from flow_helpers import free_port
-from playwright.sync_api import Locator, Page, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from okta_nb_auth.devserver import DevServer
 
@@ -253,8 +253,9 @@ def test_run_all_on_the_dev_server_leaves_the_top_reading_right(dev_lab: str) ->
             top.locator(".widget-html-content", has_text="Signed in as Ada Lovelace").wait_for(
                 timeout=30_000
             )
-            assert "Logged out" not in top.inner_text()
-            assert "session ended" not in top.inner_text()
+            # The front end applies the widget's updates one by one: wait for the last.
+            expect(top).not_to_contain_text("Logged out", timeout=30_000)
+            expect(top).not_to_contain_text("session ended", timeout=30_000)
             _screenshot(page, "run-all-top-widget", top)
             bottom = page.locator(".jp-CodeCell", has_text="second = login(")
             logged_out = bottom.locator(".widget-html-content", has_text="Logged out")
