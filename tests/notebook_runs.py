@@ -17,7 +17,11 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-__all__ = ["NOTEBOOKS", "NotebookRun", "errors_of", "run_notebook"]
+__all__ = ["KERNEL_START", "NOTEBOOKS", "NotebookRun", "errors_of", "run_notebook"]
+
+#: Seconds a kernel may take to answer at start: on a loaded 2-core machine starting several
+#: kernels at once, nbclient's default of 60 s was once not enough.
+KERNEL_START = 180
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 assert NOTEBOOKS, "no notebooks found"
@@ -73,6 +77,7 @@ def run_notebook(path: Path, folder: Path) -> NotebookRun:
         client = NotebookClient(
             notebook,
             timeout=120,
+            startup_timeout=KERNEL_START,
             kernel_name="python3",
             allow_errors=True,
             store_widget_state=True,

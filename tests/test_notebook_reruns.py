@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from notebook_runs import NOTEBOOKS, NotebookRun, errors_of
+from notebook_runs import KERNEL_START, NOTEBOOKS, NotebookRun, errors_of
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -37,7 +37,13 @@ def test_a_kernel_shows_one_line_for_a_cell_run_too_early_or_a_stopped_server() 
         "1 / 0",
     ):
         notebook.cells.append(nbformat.v4.new_code_cell(source))
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True)
+    client = NotebookClient(
+        notebook,
+        timeout=120,
+        startup_timeout=KERNEL_START,
+        kernel_name="python3",
+        allow_errors=True,
+    )
     client.execute()
     setup_cell, early, stopped, other = (errors_of(cell) for cell in notebook.cells)
     assert setup_cell == []

@@ -12,7 +12,7 @@ from typing import Any
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from notebook_runs import NOTEBOOKS, NotebookRun
+from notebook_runs import KERNEL_START, NOTEBOOKS, NotebookRun
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 # Okta's refresh tokens, authorization codes and device secrets are 43 base64url characters,
@@ -88,6 +88,7 @@ def execute(notebook: Any, path: Path) -> dict[str, Any]:
     client = NotebookClient(
         notebook,
         timeout=120,
+        startup_timeout=KERNEL_START,
         kernel_name="python3",
         store_widget_state=True,
         resources={"metadata": {"path": str(path)}},

@@ -21,6 +21,7 @@ import httpx
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from notebook_runs import KERNEL_START
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CLI = Path(sys.executable).parent / "okta-nb-auth"
@@ -60,7 +61,11 @@ def test_notebook_runs_against_another_org(
     before = len(httpx.get(remote_org["base"] + "/admin/events").json())
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
-        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": "."}}
+        notebook,
+        timeout=120,
+        startup_timeout=KERNEL_START,
+        kernel_name="python3",
+        resources={"metadata": {"path": "."}},
     ).execute()  # raises CellExecutionError on the first failing cell
     outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
     calls = len(httpx.get(remote_org["base"] + "/admin/events").json()) - before

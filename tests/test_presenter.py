@@ -16,6 +16,7 @@ import nbformat
 import pytest
 from flow_helpers import in_thread, loopback_config, result_of, sign_in
 from nbclient import NotebookClient
+from notebook_runs import KERNEL_START
 
 from okta_nb_auth import LoginWidget, login
 from okta_nb_auth._presenter import (
@@ -403,6 +404,7 @@ def test_a_notebook_run_by_a_presenter_shows_no_name_address_or_code(
     NotebookClient(
         notebook,
         timeout=120,
+        startup_timeout=KERNEL_START,
         kernel_name="python3",
         store_widget_state=True,
         resources={"metadata": {"path": str(NOTEBOOKS)}},
