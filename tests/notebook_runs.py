@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-__all__ = ["KERNEL_START", "NOTEBOOKS", "NotebookRun", "errors_of", "run_notebook"]
+__all__ = ["KERNEL_START", "NOTEBOOKS", "NotebookRun", "errors_of", "pin_secrets", "run_notebook"]
 
 #: Seconds a kernel may take to answer at start: on a loaded 2-core machine starting several
 #: kernels at once, nbclient's default of 60 s was once not enough.
@@ -42,7 +42,7 @@ def errors_of(cell: Any) -> list[dict[str, Any]]:
     return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
 
 
-def _pin_secrets(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def pin_secrets(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Client secrets the notebook's dev servers will use, so the scan can look for them."""
     values = {app: secrets.token_urlsafe(30) for app in PINNED_APPS}
     config = folder / "devserver.toml"
@@ -72,7 +72,7 @@ def _rerun(client: NotebookClient, notebook: Any, run: NotebookRun) -> None:
 def run_notebook(path: Path, folder: Path) -> NotebookRun:
     """Execute ``path`` once (``folder``: a private directory for its dev-server config)."""
     with pytest.MonkeyPatch.context() as monkeypatch:
-        run = NotebookRun(pinned=_pin_secrets(folder, monkeypatch))
+        run = NotebookRun(pinned=pin_secrets(folder, monkeypatch))
         notebook = nbformat.read(path, as_version=4)
         client = NotebookClient(
             notebook,

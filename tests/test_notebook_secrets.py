@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from notebook_runs import KERNEL_START, NOTEBOOKS, NotebookRun
+from notebook_runs import KERNEL_START, NOTEBOOKS, NotebookRun, pin_secrets
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 # Okta's refresh tokens, authorization codes and device secrets are 43 base64url characters,
@@ -73,15 +72,7 @@ def test_committed_notebook_holds_no_secret(path: Path) -> None:
 @pytest.fixture
 def pinned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Client secrets the notebooks' dev servers will use, so the scan can look for them."""
-    values = {app: secrets.token_urlsafe(30) for app in ("web", "service", "no-refresh")}
-    config = tmp_path / "devserver.toml"
-    config.write_text(
-        "".join(f'[apps.{app}]\nclient_secret = "{value}"\n' for app, value in values.items())
-    )
-    monkeypatch.setenv("OKTA_NB_AUTH_DEVSERVER_CONFIG", str(config))
-    for name in ("OKTA_DOMAIN", "OKTA_ISSUER", "OKTA_CLIENTID", "OKTA_CLIENT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    return values
+    return pin_secrets(tmp_path, monkeypatch)
 
 
 def execute(notebook: Any, path: Path) -> dict[str, Any]:
