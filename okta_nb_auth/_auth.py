@@ -297,6 +297,32 @@ class OktaAuth(Signing):
         _holders.note(self, tokens, self._link.key if self._link is not None else None)
         self._notify(tokens)
 
+    def lend_flow(self, generation: int | None, refused: bool) -> Flow[tuple[TokenSet, int]]:
+        """For brokers lending access tokens to other processes: a borrower holding
+        ``generation`` wants a fresh token (``refused``: the API answered it with a 401).
+        Refresh once if that is the current generation or the token is due here; a borrower
+        with an older copy gets the current one. Returns the tokens and their generation;
+        raises :class:`LoginRequired` when there is no login."""
+        if self._tokens is None and self.grant != "client_credentials":
+            raise LoginRequired("There is no login (it was logged out or never made).")
+        if generation == self._generation and refused:
+            yield from self._refresh_steps(self._seen())
+        elif generation == self._generation or self._needs_refresh():
+            yield from self._refresh_or_keep(self._seen())
+        if self._tokens is None:  # logged out meanwhile
+            raise LoginRequired("The login was logged out.")
+        return self._tokens, self._generation
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every new token set (what a borrower's copy is compared with)."""
+        return self._generation
+
+    @property
+    def lifetime(self) -> float:
+        """The current access token's lifetime in seconds, as it was issued."""
+        return self._lifetime
+
     def refresh_flow(self) -> Flow[TokenSet]:
         """A forced refresh (for ``session.refresh()``)."""
         yield from self._refresh_steps(self._seen())

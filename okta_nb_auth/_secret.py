@@ -22,7 +22,8 @@ _SHOWN = 6
 SAFE_WAYS = (
     "To keep a login across kernel restarts or share it with other processes on this "
     "computer, use a token store (store='file'; AuthSession.from_store(config)); to give "
-    "other processes API access, hand them access tokens only, never the refresh token."
+    "Dask workers API access, lend them access tokens with dask_auth = "
+    "session.for_dask(client) (the refresh token stays in this process)."
 )
 
 

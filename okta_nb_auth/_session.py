@@ -11,18 +11,21 @@ trust it (see :mod:`okta_nb_auth._trust`); API requests go through httpx untouch
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import httpx
 
 from ._auth import OktaAuth
 from ._config import OktaConfig
-from ._exceptions import LoginRequired
+from ._exceptions import ConfigError, LoginRequired
 from ._models import TokenSet
 from ._secret import refuse_pickle
 from ._trust import ca_context
 from .store import _holders
 from .store._select import StoreChoice, resolve_store
+
+if TYPE_CHECKING:
+    from .dask import DaskAuth
 
 __all__ = ["AsyncAuthSession", "AuthSession"]
 
@@ -164,6 +167,21 @@ class _SessionBase:
     def tokens(self) -> TokenSet | None:
         """The current tokens (their repr is masked)."""
         return self.okta_auth.tokens
+
+    def for_dask(self, client: Any = None, **options: Any) -> DaskAuth:
+        """Lend this session's access tokens to the workers of a Dask ``client`` (default:
+        the current one): pass the returned auth to tasks (``client.map(fetch, items,
+        auth=dask_auth)``). The refresh token stays here; workers borrow access tokens and
+        this session refreshes once for all of them. ``options``: ``leeway``, ``timeout``
+        (see :func:`okta_nb_auth.dask.share`). Needs the ``dask`` extra."""
+        try:
+            from .dask import share
+        except ImportError as exc:
+            raise ConfigError(
+                "Lending tokens to Dask workers needs Dask's distributed scheduler: "
+                "pip install 'okta-nb-auth[dask]'"
+            ) from exc
+        return share(self, client, **options)
 
     def __reduce_ex__(self, protocol: Any) -> NoReturn:
         refuse_pickle(f"A {type(self).__name__} (it holds the login's refresh token)")

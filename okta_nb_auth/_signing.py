@@ -43,6 +43,17 @@ class Signing(StoreHolder):
     _ready: Ready | None
     _attempts: int
     _clock: Callable[[], float]
+    _watchers: tuple[Callable[[], object], ...] = ()
+
+    def watch(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` after every change of the tokens (a refresh, a login, a
+        logout): how a broker lending access tokens to other processes learns of a logout.
+        It runs in whichever thread made the change, so it must be quick and not raise."""
+        self._watchers = (*self._watchers, callback)
+
+    def unwatch(self, callback: Callable[[], object]) -> None:
+        """Stop calling ``callback`` (see :meth:`watch`)."""
+        self._watchers = tuple(w for w in self._watchers if w != callback)
 
     @property
     def leeway(self) -> float:
@@ -73,6 +84,11 @@ class Signing(StoreHolder):
     def _publish(self) -> None:
         """Publish what signing needs (called after every change of tokens, lifetime or
         leeway): one immutable :class:`Ready` that requests read without a lock."""
+        self._set_ready()
+        for callback in self._watchers:
+            callback()
+
+    def _set_ready(self) -> None:
         tokens = self._tokens
         if tokens is None:
             self._ready = None

@@ -1,0 +1,103 @@
+"""The notebook side: a :class:`DaskBroker` answers its workers' asks from the session.
+
+It subscribes to its topic with :meth:`distributed.Client.subscribe_topic`; each ask is
+answered by :class:`~okta_nb_auth.brokers.Lending` (one refresh per token generation, however
+many workers ask) in a thread, and the parcel goes back to the asking worker alone with
+:meth:`distributed.Client.run`. A logout in the notebook is pushed to every worker that has
+borrowed. The broker's id comes from the login (issuer, app, user), so a broker made again
+for the same login (a restarted kernel) answers the asks of tasks already running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+from distributed import Client
+
+from .._auth import OktaAuth
+from .._exceptions import ProtocolError
+from ..brokers import Lending, LocalLender, Parcel
+from ._worker import DaskAuth, deliver, register, topic, unregister
+
+__all__ = ["DaskBroker"]
+
+log = logging.getLogger("okta_nb_auth")
+_ASK = {"worker": str, "nonce": str, "refused": bool, "to": str}
+
+
+def broker_id(holder: OktaAuth) -> str:
+    """Stable for one login: the issuer, the app, the grant and the user (``sub``)."""
+    claims = holder.id_claims or {}
+    parts = (holder.config.issuer, holder.config.client_id, holder.grant, str(claims.get("sub")))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _checked(msg: object) -> dict[str, Any]:
+    if not isinstance(msg, dict) or not all(isinstance(msg.get(k), t) for k, t in _ASK.items()):
+        raise ProtocolError("A malformed token request arrived on the broker's topic.")
+    if not isinstance(msg.get("have"), (str, type(None))):
+        raise ProtocolError("A malformed token request arrived on the broker's topic.")
+    return msg
+
+
+class DaskBroker:
+    """Lends ``holder``'s access tokens to the workers of ``client``."""
+
+    def __init__(self, holder: OktaAuth, client: Client, *, leeway: float, timeout: float) -> None:
+        self.lending = Lending(holder, "the notebook's session")
+        self.client = client
+        self.id = broker_id(holder)
+        self.topic = topic(self.id)
+        #: Workers that have asked (a logout is pushed to them), and parcels sent.
+        self.workers: set[str] = set()
+        self.deliveries = 0
+        self.auth = DaskAuth(
+            self.id, LocalLender(self.lending.answer), leeway=leeway, timeout=timeout
+        )
+        self.auth.broker = self
+        register(self.auth)
+        client.subscribe_topic(self.topic, self._on_ask)  # type: ignore[no-untyped-call]
+        holder.watch(self._on_change)
+
+    async def _on_ask(self, event: tuple[float, Any]) -> None:
+        try:
+            ask = _checked(event[1])
+        except ProtocolError as exc:
+            log.warning("%s Ignored.", exc)
+            return
+        self.workers.add(ask["worker"])
+        answer = self.lending.answer
+        parcel = await asyncio.to_thread(answer, ask["have"], ask["refused"], ask["to"])
+        await self._send([ask["worker"]], ask["nonce"], parcel)
+
+    async def _send(self, workers: list[str], nonce: str | None, parcel: Parcel) -> None:
+        try:
+            await self.client.run(deliver, self.id, nonce, parcel.to_wire(), workers=workers)
+            self.deliveries += 1
+        except Exception as exc:  # a worker that left asks again if it comes back
+            log.info("Could not answer workers %s: %s", workers, type(exc).__name__)
+
+    def _on_change(self) -> None:
+        loop = self.client.loop
+        if self.lending.holder.tokens is None and self.workers and loop is not None:
+            loop.add_callback(self._push_logout)
+
+    async def _push_logout(self) -> None:
+        parcel = self.lending.ended("The notebook's session logged out.")
+        await self._send(sorted(self.workers), None, parcel)
+
+    def close(self) -> None:
+        """Stop answering (the workers' next asks time out with a clear error)."""
+        self.lending.holder.unwatch(self._on_change)
+        unregister(self.auth)
+        if self.topic in getattr(self.client, "_event_handlers", {}):
+            self.client.unsubscribe_topic(self.topic)  # type: ignore[no-untyped-call]
+
+    def __repr__(self) -> str:
+        return (
+            f"DaskBroker(id={self.id!r}, workers={len(self.workers)}, "
+            f"answers={self.lending.answers}, deliveries={self.deliveries})"
+        )
