@@ -12,6 +12,8 @@ import itertools
 import logging
 import os
 import pickle
+import signal
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,6 +160,33 @@ def test_a_broker_made_again_answers_running_workers(fresh_dev: DevServer, clien
     assert again.broker_id == first.broker_id
     fresh_dev.expire_access_tokens(ADA)  # workers must ask the new broker
     assert {a["status"] for a in _wave(client, again, url, 8)} == {200}
+
+
+def test_a_worker_killed_during_a_refresh_loses_no_token(fresh_dev: DevServer, client: Any) -> None:
+    session = _session(fresh_dev)
+    auth = session.for_dask(client)
+    url = f"{fresh_dev.api_url}/whoami"
+    assert {a["status"] for a in _wave(client, auth, url, 8)} == {200}
+    answering = threading.Event()
+    answer = auth.broker.lending.answer
+
+    def noted(*args: Any) -> Any:
+        answering.set()
+        return answer(*args)
+
+    auth.broker.lending.answer = noted
+    fresh_dev.inject_fault(latency=2.0)  # the refresh is slow: kill a worker meanwhile
+    fresh_dev.expire_access_tokens(ADA)
+    fresh_dev.clear_events()
+    tasks = client.map(call_api, range(8), auth=auth, url=url, pure=False)
+    assert answering.wait(timeout=30)
+    os.kill(next(iter(client.run(os.getpid).values())), signal.SIGKILL)
+    answers = client.gather(tasks)  # Dask runs the lost tasks again on a new worker
+    assert {a["status"] for a in answers} == {200}, answers
+    assert len(_token_calls(fresh_dev)) == 1
+    session.refresh()  # the rotated refresh token was kept: it still works
+    assert [e.status for e in _token_calls(fresh_dev)] == [200, 200]
+    client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the next tests
 
 
 def test_no_broker_gives_a_typed_error_within_the_timeout(

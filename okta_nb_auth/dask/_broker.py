@@ -54,6 +54,7 @@ class DaskBroker:
         #: Workers that have asked (a logout is pushed to them), and parcels sent.
         self.workers: set[str] = set()
         self.deliveries = 0
+        self._answering: set[asyncio.Future[None]] = set()
         self.auth = DaskAuth(
             self.id, LocalLender(self.lending.answer), leeway=leeway, timeout=timeout
         )
@@ -62,13 +63,20 @@ class DaskBroker:
         client.subscribe_topic(self.topic, self._on_ask)  # type: ignore[no-untyped-call]
         holder.watch(self._on_change)
 
-    async def _on_ask(self, event: tuple[float, Any]) -> None:
+    def _on_ask(self, event: tuple[float, Any]) -> None:
+        """Called on the client's event loop for each ask: answered in a task of its own, so
+        a slow refresh or a vanished worker never holds up the client's other messages."""
         try:
             ask = _checked(event[1])
         except ProtocolError as exc:
             log.warning("%s Ignored.", exc)
             return
         self.workers.add(ask["worker"])
+        task = asyncio.ensure_future(self._answer(ask))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer(self, ask: dict[str, Any]) -> None:
         answer = self.lending.answer
         parcel = await asyncio.to_thread(answer, ask["have"], ask["refused"], ask["to"])
         await self._send([ask["worker"]], ask["nonce"], parcel)
