@@ -101,8 +101,10 @@ class DaskBroker:
         """Stop answering (the workers' next asks time out with a clear error)."""
         self.lending.holder.unwatch(self._on_change)
         unregister(self.auth)
-        if self.topic in getattr(self.client, "_event_handlers", {}):
+        try:
             self.client.unsubscribe_topic(self.topic)  # type: ignore[no-untyped-call]
+        except ValueError:  # closed already
+            pass
 
     def __repr__(self) -> str:
         return (
