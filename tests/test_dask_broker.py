@@ -86,19 +86,19 @@ def test_hundreds_of_tasks_across_expiries_one_refresh_each(
     auth = session.for_dask(client)
     fresh_dev.clear_events()
     answers: list[Any] = []
-    for _ in range(40):  # waves of tasks until 300 tasks ran and tokens expired 6 times
-        answers += _wave(client, auth, f"{fresh_dev.api_url}/whoami", 60, calls=3, pause=0.02)
-        if len(_token_calls(fresh_dev)) >= 6 and len(answers) >= 300:
+    for _ in range(60):  # waves of tasks until 300 tasks ran and tokens expired 5 times
+        answers += _wave(client, auth, f"{fresh_dev.api_url}/whoami", 50, calls=2, pause=0.01)
+        if len(_token_calls(fresh_dev)) >= 5 and len(answers) >= 300:
             break
     calls = _token_calls(fresh_dev)
     assert len(answers) >= 300 and {a["status"] for a in answers} == {200}
-    assert len(calls) >= 6 and all(c.status == 200 for c in calls), calls
+    assert len(calls) >= 5 and all(c.status == 200 for c in calls), calls
     # One call per expiry: each refresh came once the previous token was within its margin
     # (half of a 2 s lifetime), never earlier, so no two workers refreshed the same token.
     for before, after in itertools.pairwise(calls):
         assert before.expires_at is not None and after.at >= before.expires_at - 1.0 - 0.01
     assert {a["user"] for a in answers} == {ADA}
-    assert auth.broker.lending.answers >= 2 * len(calls)  # both workers asked each time
+    assert auth.broker.lending.answers >= len(calls)  # every refresh answered an ask
 
 
 def test_a_401_on_a_worker_costs_one_refresh_and_one_retry(
