@@ -29,7 +29,7 @@ from okta_nb_auth.devserver import DevServer, Event
 distributed = pytest.importorskip("distributed")
 cloudpickle.register_pickle_by_value(dask_tasks)  # workers run the tasks without tests/
 
-ADA = "ada@example.com"
+ADA, GRACE = "ada@example.com", "grace@example.com"
 pytestmark = pytest.mark.slow
 
 
@@ -158,6 +158,9 @@ def test_a_broker_made_again_answers_running_workers(fresh_dev: DevServer, clien
     first.broker.close()
     again = session.for_dask(client)  # the same login: the same broker id
     assert again.broker_id == first.broker_id
+    third = session.for_dask(client)  # made again while one answers: the newest takes over
+    assert session.okta_auth._watchers == (third.broker._on_change,)
+    again = third
     fresh_dev.expire_access_tokens(ADA)  # workers must ask the new broker
     assert {a["status"] for a in _wave(client, again, url, 8)} == {200}
 
@@ -187,6 +190,17 @@ def test_a_worker_killed_during_a_refresh_loses_no_token(fresh_dev: DevServer, c
     session.refresh()  # the rotated refresh token was kept: it still works
     assert [e.status for e in _token_calls(fresh_dev)] == [200, 200]
     client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the next tests
+
+
+def test_two_users_of_one_app_lend_their_own_tokens(fresh_dev: DevServer, client: Any) -> None:
+    ada = _session(fresh_dev)
+    grace = AuthSession(fresh_dev.config("native"), fresh_dev.login_as(GRACE))
+    _open.append(grace)
+    for_ada, for_grace = ada.for_dask(client), grace.for_dask(client)
+    assert for_ada.broker_id != for_grace.broker_id  # tokens without claims: the JWTs' sub
+    url = f"{fresh_dev.api_url}/whoami"
+    assert {a["user"] for a in _wave(client, for_ada, url, 6)} == {ADA}
+    assert {a["user"] for a in _wave(client, for_grace, url, 6)} == {GRACE}
 
 
 def test_no_broker_gives_a_typed_error_within_the_timeout(

@@ -15,23 +15,38 @@ import hashlib
 import logging
 from typing import Any
 
+import jwt
 from distributed import Client
 
 from .._auth import OktaAuth
 from .._exceptions import ProtocolError
 from ..brokers import Lending, LocalLender, Parcel
+from ..store._link import login_sub
 from ._worker import DaskAuth, deliver, register, topic, unregister
 
 __all__ = ["DaskBroker"]
 
 log = logging.getLogger("okta_nb_auth")
+_brokers: dict[str, DaskBroker] = {}  # this process's broker for each id: the newest
 _ASK = {"worker": str, "nonce": str, "refused": bool, "to": str}
+
+
+def _user(holder: OktaAuth) -> str:
+    """Whose login: the ``sub`` of the verified claims, else of the ID token or the access
+    token (read unverified: it only names the broker); else this holder alone."""
+    tokens = holder.tokens
+    sub = None if tokens is None else login_sub(tokens, holder.id_claims)
+    if sub is None and tokens is not None:
+        try:
+            sub = jwt.decode(tokens.access_token, options={"verify_signature": False}).get("sub")
+        except jwt.PyJWTError:
+            sub = None
+    return sub if isinstance(sub, str) else f"holder {id(holder)}"
 
 
 def broker_id(holder: OktaAuth) -> str:
     """Stable for one login: the issuer, the app, the grant and the user (``sub``)."""
-    claims = holder.id_claims or {}
-    parts = (holder.config.issuer, holder.config.client_id, holder.grant, str(claims.get("sub")))
+    parts = (holder.config.issuer, holder.config.client_id, holder.grant, _user(holder))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -59,6 +74,10 @@ class DaskBroker:
             self.id, LocalLender(self.lending.answer), leeway=leeway, timeout=timeout
         )
         self.auth.broker = self
+        previous = _brokers.get(self.id)
+        if previous is not None:  # made again for the same login: the newest answers
+            previous.close()
+        _brokers[self.id] = self
         register(self.auth)
         client.subscribe_topic(self.topic, self._on_ask)  # type: ignore[no-untyped-call]
         holder.watch(self._on_change)
@@ -101,6 +120,8 @@ class DaskBroker:
         """Stop answering (the workers' next asks time out with a clear error)."""
         self.lending.holder.unwatch(self._on_change)
         unregister(self.auth)
+        if _brokers.get(self.id) is self:
+            del _brokers[self.id]
         try:
             self.client.unsubscribe_topic(self.topic)  # type: ignore[no-untyped-call]
         except ValueError:  # closed already

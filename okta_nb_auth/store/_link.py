@@ -23,10 +23,10 @@ from .._steps import BlockingLock, Call, Flow, Hold, Release
 from ._base import TokenStore
 from ._entry import EntryKey, StoreEntry
 
-__all__ = ["StoreLink"]
+__all__ = ["StoreLink", "login_sub"]
 
 
-def _login_sub(tokens: TokenSet, claims: Mapping[str, Any] | None) -> str | None:
+def login_sub(tokens: TokenSet, claims: Mapping[str, Any] | None) -> str | None:
     """Whose login: the verified claims' ``sub``, else the ID token's (read unverified: it
     only names the entry, and a refresh's verified ID token must carry the same ``sub``)."""
     if claims and "sub" in claims:
@@ -99,7 +99,7 @@ class StoreLink:
     ) -> StoreEntry | None:
         """Store the tokens of a login, under the lock. When the store already holds a newer
         version of this same login, nothing is written and that entry is returned instead."""
-        sub = _login_sub(tokens, claims)
+        sub = login_sub(tokens, claims)
         key = self.key.with_sub(sub if sub is not None else self.key.sub or "")
         lock = self.lock(key)
         acquired = lock.acquire()
