@@ -87,6 +87,15 @@ def _measure(
         return times, failed, broker_messages(auth) - before
 
 
+def spread(ours: list[float], baseline: list[float]) -> str:
+    """The per-round ratios' quartiles (requests/s, ours / baseline): how noisy the median is."""
+    ratios = sorted(b / a for a, b in zip(ours, baseline, strict=True))
+    if len(ratios) < 4:
+        return f"per-round ratios {ratios[0]:.2f}-{ratios[-1]:.2f}"
+    low, _, high = statistics.quantiles(ratios, n=4)
+    return f"per-round ratios' quartiles {low:.2f}-{high:.2f}"
+
+
 def throughput_rows(
     admin: Admin, client: Client, requests: int, rounds: int, rng: random.Random
 ) -> list[Row]:
@@ -113,7 +122,7 @@ def throughput_rows(
             baseline=f"{rps['local']}; {count['local']}",
             ratio=local,
             met=False if lost else None,
-            note=vs_local + common,
+            note=f"{vs_local}{common}; {spread(times['ours'], times['local'])}",
         ),
         row(
             SECTION,
@@ -123,6 +132,6 @@ def throughput_rows(
             ratio=static,
             target=f">= {TARGET}",
             met=static >= TARGET and not lost,
-            note=common,
+            note=f"{common}; {spread(times['ours'], times['static'])}",
         ),
     ]
