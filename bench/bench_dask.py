@@ -69,7 +69,7 @@ class Plan:
 
 
 QUICK = Plan((1, 2), rounds=2, requests=96, expiries=3, mock_count=300, mock_rounds=3)
-FULL = Plan((1, 2, 4), rounds=15, requests=240, expiries=6, mock_count=2000, mock_rounds=15)
+FULL = Plan((1, 2, 4), rounds=11, requests=480, expiries=6, mock_count=2000, mock_rounds=15)
 
 
 # ------------------------------------------------------------------ figure 2: expiries
