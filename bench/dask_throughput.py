@@ -93,7 +93,8 @@ def spread(ours: list[float], baseline: list[float]) -> str:
     if len(ratios) < 4:
         return f"per-round ratios {ratios[0]:.2f}-{ratios[-1]:.2f}"
     low, _, high = statistics.quantiles(ratios, n=4)
-    return f"per-round ratios' quartiles {low:.2f}-{high:.2f}"
+    noise = " (they straddle 1: within this run's noise)" if low < 1 < high else ""
+    return f"per-round ratios' quartiles {low:.2f}-{high:.2f}{noise}"
 
 
 def throughput_rows(
