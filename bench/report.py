@@ -40,6 +40,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("devserver", "Dev-server throughput vs raw RS256 signing"),
     ("devserver_memory", "Dev-server memory and revocation time over many refreshes"),
     ("store", "Token store shared by processes"),
+    ("dask", "Dask workers borrowing access tokens (LocalCluster of 1, 2, 4 processes)"),
 )
 PACKAGES = (
     "httpx",
@@ -52,6 +53,7 @@ PACKAGES = (
     "okta-client-python",
     "starlette",
     "uvicorn",
+    "distributed",
 )
 HISTORY = "HISTORY.md"
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(BENCH))
 import benchkit  # noqa: E402
 import report  # noqa: E402
 
-SECTIONS = ["session", "concurrency", "streaming", "refresh", "store"]
+SECTIONS = ["session", "concurrency", "streaming", "refresh", "store", "dask"]
 CHILD = (
     "import json, sys; sys.path.insert(0, {bench!r}); import bench_{name} as m; "
     "rows = m.results(quick=True); print('ROWS ' + json.dumps(rows))"
@@ -68,6 +68,22 @@ def test_section_keeps_the_contract(name: str) -> None:
     unavailable = [r["note"] for r in rows if "not available" in str(r["note"])]
     if name != "concurrency":  # anchors may be missing there; our own figures may not
         assert not unavailable
+    figures = " ".join(str(r["figure"]) for r in measured)
+    for promised in PROMISED.get(name, ()):
+        assert promised in figures, promised
+
+
+#: Figures a section's quick run must have (the issue's list; values are not checked).
+PROMISED = {
+    "dask": (
+        "requests/s, 1 worker process(es) x 2 threads, DaskAuth vs one in-process AuthSession",
+        "requests/s, 2 worker process(es) x 2 threads, DaskAuth vs one in-process AuthSession",
+        "token-endpoint calls per expiry, 1 worker(s)",
+        "token-endpoint calls per expiry, 2 worker(s)",
+        "broker messages per request, 2 worker(s)",
+        "worker-side cost per request: DaskAuth vs",
+    ),
+}
 
 
 def test_concurrency_counts_our_clients() -> None:
