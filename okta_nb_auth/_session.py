@@ -26,6 +26,7 @@ from .store._select import StoreChoice, resolve_store
 
 if TYPE_CHECKING:
     from .dask import DaskAuth
+    from .hub import AsyncHubSession, HubSession
 
 __all__ = ["AsyncAuthSession", "AuthSession"]
 
@@ -210,6 +211,16 @@ class AuthSession(_SessionBase, httpx.Client):
     ``ca_bundle`` (if any) is the CA the session trusts.
     """
 
+    @classmethod
+    def from_hub(cls, **options: Any) -> HubSession:
+        """On JupyterHub: a client signed in with the Hub's Okta login, with no flow. It
+        borrows the user's access token from the Hub (okta-nb-auth's token service); the
+        refresh token stays in the Hub. ``options``: ``leeway``, httpx's. Raises
+        :class:`~okta_nb_auth.ConfigError` off a Hub or on a Hub not set up for it."""
+        from .hub import HubSession
+
+        return HubSession(**options)
+
     def refresh(self) -> TokenSet:
         """Refresh now, whatever the expiry; returns the new tokens."""
         return self.okta_auth.run(self.okta_auth.refresh_flow())
@@ -221,6 +232,13 @@ class AuthSession(_SessionBase, httpx.Client):
 
 class AsyncAuthSession(_SessionBase, httpx.AsyncClient):
     """The :class:`httpx.AsyncClient` twin of :class:`AuthSession`, with the same arguments."""
+
+    @classmethod
+    def from_hub(cls, **options: Any) -> AsyncHubSession:
+        """The async twin of :meth:`AuthSession.from_hub`."""
+        from .hub import AsyncHubSession
+
+        return AsyncHubSession(**options)
 
     async def refresh(self) -> TokenSet:
         """Refresh now, whatever the expiry; returns the new tokens."""

@@ -116,6 +116,10 @@ class BorrowedAuth(FlowAuth):
         yield UNLOCK
         return lease
 
+    def renew_flow(self) -> Flow[Lease]:
+        """Ask the lender now, whatever the lease's expiry (for ``session.refresh()``)."""
+        return self._renew(self._lease, refused=False)
+
     def take(self, parcel: Parcel) -> Lease:
         """Use what a lender sent: a new lease, or its error raised (a
         :class:`LoginRequired` also drops the current lease: the login has ended)."""
