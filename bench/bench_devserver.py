@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import random
 import statistics
 import subprocess
@@ -47,11 +48,17 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 import psutil
+import raw_http
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 CLI = Path(sys.executable).parent / "okta-nb-auth"
 GRANTS = ("client_credentials", "refresh_token")
-SIGNATURES = {"client_credentials": 1, "refresh_token": 2}
+#: The JWTs a successful grant's body must carry; each is one signature.
+TOKENS = {
+    "client_credentials": (b'"access_token"',),
+    "refresh_token": (b'"access_token"', b'"id_token"'),
+}
+SIGNATURES = {grant: len(tokens) for grant, tokens in TOKENS.items()}
 CLIENTS = (1, 4, 16)
 TARGET = 0.5
 FORM = "application/x-www-form-urlencoded"
@@ -123,34 +130,30 @@ class Grants:
         body = admin.post("/login_as", json={"app": "web"}).json()
         return str(body["refresh_token"])
 
-    def request(self, grant: str, client: int) -> tuple[bytes, dict[str, str]]:
-        """The form body and headers of ``client``'s ``grant`` request."""
+    def request(self, grant: str, client: int) -> bytes:
+        """The bytes of ``client``'s ``grant`` request, as httpx would send them."""
         if grant == "client_credentials":
             form, app = {"grant_type": grant, "scope": "demo.read"}, "service"
         else:
             form, app = {"grant_type": grant, "refresh_token": self.refresh[client]}, "web"
         headers = {"Authorization": self.auth[app], "Content-Type": FORM}
-        return urlencode(form).encode(), headers
+        return raw_http.post_request(self.token_url, urlencode(form).encode(), headers)
 
 
-def run_cell(
-    http: httpx.Client, grants: Grants, server: psutil.Process, grant: str, clients: int, t: float
-) -> Cell:
-    """``clients`` threads post ``grant`` for ``t`` seconds, started behind a barrier."""
+def run_cell(grants: Grants, server: psutil.Process, grant: str, clients: int, t: float) -> Cell:
+    """``clients`` threads post ``grant`` for ``t`` seconds, started behind a barrier, each on
+    its own keep-alive connection (``raw_http``: the load generator's CPU stays small)."""
     barrier = threading.Barrier(clients + 1)
     counts = [Cell() for _ in range(clients)]
 
     def work(index: int) -> None:
-        content, headers = grants.request(grant, index)
-        barrier.wait()
-        deadline = time.perf_counter() + t
-        for _ in range(MAX_REQUESTS):
-            if time.perf_counter() >= deadline:
-                break
-            response = http.post(grants.token_url, content=content, headers=headers)
-            ok = response.status_code == 200
-            counts[index].ok += ok
-            counts[index].failed += not ok
+        request, expected = grants.request(grant, index), TOKENS[grant]
+        connection = raw_http.Connection(grants.token_url)
+        try:
+            barrier.wait()
+            _post_until(connection, request, expected, counts[index], time.perf_counter() + t)
+        finally:
+            connection.close()
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -167,15 +170,41 @@ def run_cell(
     )
 
 
+def _post_until(
+    connection: raw_http.Connection,
+    request: bytes,
+    expected: tuple[bytes, ...],
+    count: Cell,
+    deadline: float,
+) -> None:
+    """Post ``request`` until ``deadline``; a success is a 200 that carries every token of
+    ``expected`` (so each counted signature is in a body the client received)."""
+    for _ in range(MAX_REQUESTS):
+        if time.perf_counter() >= deadline:
+            break
+        try:
+            status, body = connection.exchange(request)
+        except (OSError, raw_http.HttpError):  # the connection is unusable: this client stops
+            count.failed += 1
+            return
+        ok = status == 200 and all(name in body for name in expected)
+        count.ok += ok
+        count.failed += not ok
+
+
 def _cpu(process: psutil.Process) -> float:
     times = process.cpu_times()
     return float(times.user + times.system)
 
 
-def sample_claims(http: httpx.Client, grants: Grants) -> dict[str, Any]:
+def sample_claims(grants: Grants) -> dict[str, Any]:
     """The claims of an access token the dev server issued (unverified: only its shape)."""
-    content, headers = grants.request("client_credentials", 0)
-    token = http.post(grants.token_url, content=content, headers=headers).json()["access_token"]
+    connection = raw_http.Connection(grants.token_url)
+    try:
+        _, body = connection.exchange(grants.request("client_credentials", 0))
+    finally:
+        connection.close()
+    token = json.loads(body)["access_token"]
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     return claims
 
@@ -202,20 +231,17 @@ def measure(
     baseline: list[float] = []
     with dev_server() as (base, server):
         grants = Grants(base, max(CLIENTS))
-        limits = httpx.Limits(max_connections=max(CLIENTS), max_keepalive_connections=max(CLIENTS))
-        with httpx.Client(limits=limits) as http:
-            claims = sample_claims(http, grants)
-            for grant in GRANTS:  # warm up connections and the server's code paths
-                run_cell(http, grants, server, grant, max(CLIENTS), 0.2)
-            for _ in range(rounds):
-                _round(rng, t, http, grants, server, claims, key, samples, baseline)
+        claims = sample_claims(grants)
+        for grant in GRANTS:  # warm up the server's code paths
+            run_cell(grants, server, grant, max(CLIENTS), 0.2)
+        for _ in range(rounds):
+            _round(rng, t, grants, server, claims, key, samples, baseline)
     return samples, baseline, rounds
 
 
 def _round(
     rng: random.Random,
     t: float,
-    http: httpx.Client,
     grants: Grants,
     server: psutil.Process,
     claims: dict[str, Any],
@@ -232,7 +258,7 @@ def _round(
         if cell is None:
             sign = signing_rate(claims, key, t)
         else:
-            cells_done[f"{cell[0]}/{cell[1]}"] = run_cell(http, grants, server, *cell, t)
+            cells_done[f"{cell[0]}/{cell[1]}"] = run_cell(grants, server, *cell, t)
     baseline.append(sign[0])
     for name, done in cells_done.items():
         sigs = done.ok * SIGNATURES[name.split("/")[0]]
