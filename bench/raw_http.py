@@ -83,11 +83,11 @@ def _status(head: bytes) -> int:
 
 
 def _length(head: bytes) -> int:
-    for line in head.lower().split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name == b"content-length":
-            length = int(value.strip())
-            if not 0 <= length <= MAX_BODY:
-                raise HttpError("Content-Length out of range")
-            return length
-    raise HttpError("no Content-Length")
+    start = head.lower().find(b"\r\ncontent-length:")
+    if start < 0:
+        raise HttpError("no Content-Length")
+    end = head.find(b"\r\n", start + 2)
+    value = head[start + 17 : end if end >= 0 else len(head)].strip()
+    if not value.isdigit() or int(value) > MAX_BODY:
+        raise HttpError("Content-Length out of range")
+    return int(value)
