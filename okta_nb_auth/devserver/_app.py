@@ -16,7 +16,6 @@ from ._controls import Controls
 from ._http import DroppedConnection, server_error
 from ._metadata_routes import MetadataRoutes
 from ._oauth_routes import OAuthRoutes
-from ._offload import Offload
 from ._state import Clock
 from ._token_path import TokenPath
 
@@ -57,20 +56,13 @@ class _DateHeader:
 
 
 def build_app(
-    authority: Authority,
-    controls: Controls,
-    *,
-    port: int | None = None,
-    tls: bool = False,
-    offload: Offload | None = None,
+    authority: Authority, controls: Controls, *, port: int | None = None, tls: bool = False
 ) -> ASGIApp:
     """Every route, behind :class:`AdminGuard`: ``/admin`` accepts the Host of
     ``authority.base_url`` and, given the bound ``port``, the loopback names with that port
-    (and their https origins when the server serves ``tls``). Token grants go through
-    ``offload`` (inline without one)."""
+    (and their https origins when the server serves ``tls``)."""
     settings = authority.settings
-    limit = settings.rate_limit_per_minute
-    oauth = OAuthRoutes(authority, settings.max_body_bytes, limit, offload)
+    oauth = OAuthRoutes(authority, settings.max_body_bytes, settings.rate_limit_per_minute)
     routes = [
         *MetadataRoutes(authority).routes(),
         *oauth.routes(),

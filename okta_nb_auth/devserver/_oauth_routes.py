@@ -18,7 +18,6 @@ from ._authority import Authority, BearerFailure
 from ._clients import Endpoint, authenticate_client
 from ._grants import TokenEndpoint
 from ._http import DropResponse, not_found, oauth_error, oauth_json, read_form
-from ._offload import Offload
 from ._par import PushedRequests, created
 from ._settings import AppSettings
 from ._state import Event, Fault, OAuthFailure
@@ -55,11 +54,8 @@ async def _delay(seconds: float, request: Request) -> None:
 class OAuthRoutes:
     """The OAuth/OIDC endpoints over one :class:`Authority`."""
 
-    def __init__(
-        self, authority: Authority, max_body: int, rate_limit: int, offload: Offload | None = None
-    ) -> None:
+    def __init__(self, authority: Authority, max_body: int, rate_limit: int) -> None:
         self.authority = authority
-        self.offload = offload or Offload()
         self.store = authority.store
         self.tokens = TokenEndpoint(authority)
         self.pushed = PushedRequests(authority)
@@ -144,11 +140,7 @@ class OAuthRoutes:
                 ctx=ctx,
             )
             ctx.update(app=app.name, client_id=app.client_id)
-            if endpoint == "token":  # the grant signs: on a worker thread when others wait
-                body = await self.offload.run(self.tokens.token, server, app, form, ctx)
-                response = oauth_json(body, headers)
-            else:
-                response = self._dispatch(endpoint, server, app, form, ctx, headers)
+            response = self._dispatch(endpoint, server, app, form, ctx, headers)
         except OAuthFailure as failure:
             if failure.detail is not None:
                 ctx.setdefault("detail", failure.detail)
@@ -186,6 +178,8 @@ class OAuthRoutes:
         ctx: dict[str, Any],
         headers: dict[str, str],
     ) -> Response:
+        if endpoint == "token":
+            return oauth_json(self.tokens.token(server, app, form, ctx), headers)
         if endpoint == "device_authorize":
             return oauth_json(self.tokens.device_authorize(server, app, form), headers)
         if endpoint == "par":

@@ -21,7 +21,6 @@ from ._app import build_app, quiet_dropped_connections
 from ._authority import Authority
 from ._client_keys import config_values
 from ._controls import Controls
-from ._offload import Offload
 from ._server_controls import DevServerControls
 from ._settings import (
     AppSettings,
@@ -142,7 +141,6 @@ class DevServer(DevServerControls):
         self._controls: Controls | None = None
         self._server: WakeableServer | None = None
         self._thread: threading.Thread | None = None
-        self._offload = Offload()  # token grants on worker threads under concurrent load
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -158,7 +156,6 @@ class DevServer(DevServerControls):
         self.port = sock.getsockname()[1]
         self._make_authority()
         self._server = WakeableServer(self._uvicorn_config())
-        self._offload.watch(self._server.server_state.tasks)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="okta-devserver", daemon=True
         )
@@ -196,8 +193,7 @@ class DevServer(DevServerControls):
 
     def _uvicorn_config(self) -> uvicorn.Config:
         quiet_dropped_connections()
-        tls, offload = self._tls is not None, self._offload
-        app = build_app(self.authority, self.controls, port=self.port, tls=tls, offload=offload)
+        app = build_app(self.authority, self.controls, port=self.port, tls=self._tls is not None)
         if self._tls is None:
             return uvicorn.Config(app, **uvicorn_options())
         return self._tls.uvicorn_config(app, **uvicorn_options())
@@ -208,7 +204,6 @@ class DevServer(DevServerControls):
             self._server.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._offload.close()
         self._thread = None
         self._server = None
         self._drop_tls()
