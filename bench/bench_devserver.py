@@ -40,6 +40,7 @@ Nothing here asserts a time: it prints figures for ``bench/RESULTS.md``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -110,7 +111,10 @@ def signing_rate(claims: dict[str, Any], key: rsa.RSAPrivateKey, t: float) -> tu
 
 def measure(
     quick: bool, seed: int | None = None, rounds: int | None = None
-) -> tuple[dict[str, Samples], list[float], int]:
+) -> tuple[dict[str, Samples], list[float], int, str]:
+    """Samples of every cell, the baseline's, the rounds, and the machine's load around them
+    (1-minute load averages at the start and the end: the cores are shared)."""
+    load = f"{os.getloadavg()[0]:.1f}"
     default, t = (1, 0.8) if quick else (5, 3.0)
     rounds = rounds or default
     rng = random.Random(seed)
@@ -124,7 +128,7 @@ def measure(
             run_cell(grants, server, grant, max(CLIENTS), 0.2)
         for _ in range(rounds):
             _round(rng, t, grants, server, claims, key, samples, baseline)
-    return samples, baseline, rounds
+    return samples, baseline, rounds, f"{load}-{os.getloadavg()[0]:.1f}"
 
 
 def _round(
@@ -173,7 +177,9 @@ def _row(figure: str, value: str, baseline: str, ratio: float, target: bool, not
     }
 
 
-def rows(samples: dict[str, Samples], baseline: list[float], rounds: int) -> list[Row]:
+def rows(
+    samples: dict[str, Samples], baseline: list[float], rounds: int, load: str = ""
+) -> list[Row]:
     sign = statistics.median(baseline)
     base = f"{sign:.0f} signatures/s (one thread, PyJWT RS256, 2048-bit key)"
     out: list[Row] = []
@@ -184,7 +190,7 @@ def rows(samples: dict[str, Samples], baseline: list[float], rounds: int) -> lis
         ratio = statistics.median(entry.ratio)
         failed = f"{entry.failed} failed requests. " if entry.failed else ""
         label = f"{grant}, {clients} client{'s' if clients != '1' else ''}"
-        note = f"{failed}median of {rounds} shuffled round(s)"
+        note = f"{failed}median of {rounds} shuffled round(s); load average {load}"
         out.append(
             _row(
                 f"{label}: signatures/s vs raw signing",
@@ -221,8 +227,7 @@ def rows(samples: dict[str, Samples], baseline: list[float], rounds: int) -> lis
 
 def results(quick: bool = False) -> list[Row]:
     """The bench contract: one dict per figure (see the module docstring)."""
-    samples, baseline, rounds = measure(quick)
-    return rows(samples, baseline, rounds)
+    return rows(*measure(quick))
 
 
 def _print(table: list[Row]) -> None:
@@ -239,8 +244,7 @@ def main(argv: list[str] | None = None, out: Callable[[list[Row]], None] = _prin
     parser.add_argument("--seed", type=int, default=None, help="shuffle seed (default random)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5, quick 1)")
     args = parser.parse_args(argv)
-    samples, baseline, rounds = measure(args.quick, args.seed, args.rounds)
-    out(rows(samples, baseline, rounds))
+    out(rows(*measure(args.quick, args.seed, args.rounds)))
 
 
 if __name__ == "__main__":
