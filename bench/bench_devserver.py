@@ -75,9 +75,18 @@ class Samples:
     failed: int = 0
 
 
+def _cpu(process: psutil.Process) -> Callable[[], float]:
+    def seconds() -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+
+    return seconds
+
+
 @contextmanager
-def dev_server() -> Iterator[tuple[str, psutil.Process]]:
-    """Run the dev server CLI with the rate limit raised; yield its base URL and process."""
+def dev_server() -> Iterator[tuple[str, Callable[[], float]]]:
+    """Run the dev server CLI with the rate limit raised; yield its base URL and a function
+    giving its CPU seconds so far (user + system)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "bench.toml"
         config.write_text(CONFIG)
@@ -92,7 +101,7 @@ def dev_server() -> Iterator[tuple[str, psutil.Process]]:
             line = proc.stdout.readline()
             if not line.startswith("READY "):
                 raise SystemExit(f"dev server did not start: {line!r}")
-            yield line.split()[1].removesuffix("/oauth2/default"), psutil.Process(proc.pid)
+            yield line.split()[1].removesuffix("/oauth2/default"), _cpu(psutil.Process(proc.pid))
         finally:
             proc.terminate()
             proc.communicate(timeout=10)
@@ -135,7 +144,7 @@ def _round(
     rng: random.Random,
     t: float,
     grants: Grants,
-    server: psutil.Process,
+    server: Callable[[], float],
     claims: dict[str, Any],
     key: rsa.RSAPrivateKey,
     samples: dict[str, Samples],

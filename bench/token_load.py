@@ -12,13 +12,13 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import jwt
-import psutil
 import raw_http
 
 __all__ = ["SIGNATURES", "TOKENS", "Cell", "Grants", "run_cell", "sample_claims"]
@@ -75,7 +75,9 @@ class Grants:
         return raw_http.post_request(self.token_url, urlencode(form).encode(), headers)
 
 
-def run_cell(grants: Grants, server: psutil.Process, grant: str, clients: int, t: float) -> Cell:
+def run_cell(
+    grants: Grants, server_cpu: Callable[[], float], grant: str, clients: int, t: float
+) -> Cell:
     """``clients`` threads post ``grant`` for ``t`` seconds, started behind a barrier, each on
     its own keep-alive connection (``raw_http``: the load generator's CPU stays small)."""
     barrier = threading.Barrier(clients + 1)
@@ -93,7 +95,7 @@ def run_cell(grants: Grants, server: psutil.Process, grant: str, clients: int, t
     threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
-    cpu_before, started = _cpu(server), time.perf_counter()
+    cpu_before, started = server_cpu(), time.perf_counter()
     barrier.wait()
     for thread in threads:
         thread.join()
@@ -101,7 +103,7 @@ def run_cell(grants: Grants, server: psutil.Process, grant: str, clients: int, t
         ok=sum(c.ok for c in counts),
         failed=sum(c.failed for c in counts),
         seconds=time.perf_counter() - started,
-        cpu=_cpu(server) - cpu_before,
+        cpu=server_cpu() - cpu_before,
     )
 
 
@@ -127,11 +129,6 @@ def _post_until(
         ok = status == 200 and all(name in body for name in expected)
         count.ok += ok
         count.failed += not ok
-
-
-def _cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
 
 
 def sample_claims(grants: Grants) -> dict[str, Any]:
