@@ -2,8 +2,9 @@
 
 Run with ``make bench`` or ``.venv/bin/python bench/bench_devserver.py [--quick]``. It starts
 ``okta-nb-auth devserver --port 0`` as a separate process (its work does not share this
-process's GIL), with the rate limit raised through a config file, and measures in shuffled
-rounds:
+process's GIL), with the rate limit raised through a config file, and measures in rounds,
+each cell of a round (grant, clients) in a shuffled order and between two halves of its own
+baseline measurement (half before, half after: the cores are shared, and the load moves):
 
 * the baseline: the raw RS256 signing rate of one thread in this process, ``jwt.encode`` of
   the claims of a token the dev server issued, with a 2048-bit key as the dev server's, the
@@ -56,7 +57,7 @@ from typing import Any
 import jwt
 import psutil
 from cryptography.hazmat.primitives.asymmetric import rsa
-from token_load import SIGNATURES, Cell, Grants, run_cell, sample_claims
+from token_load import SIGNATURES, Grants, run_cell, sample_claims
 
 CLI = Path(sys.executable).parent / "okta-nb-auth"
 GRANTS = ("client_credentials", "refresh_token")
@@ -150,20 +151,19 @@ def _round(
     samples: dict[str, Samples],
     baseline: list[float],
 ) -> None:
-    """One round: the signing baseline and every cell, in a shuffled order."""
-    cells: list[tuple[str, int] | None] = [None, *((g, n) for g in GRANTS for n in CLIENTS)]
+    """One round: every cell in a shuffled order, each between two halves of its own signing
+    baseline (so a change of the machine's load between cells hits a cell and its baseline
+    alike)."""
+    cells = [(g, n) for g in GRANTS for n in CLIENTS]
     rng.shuffle(cells)
-    cells_done: dict[str, Cell] = {}
-    sign = (0.0, 0.0)
-    for cell in cells:
-        if cell is None:
-            sign = signing_rate(claims, key, t)
-        else:
-            cells_done[f"{cell[0]}/{cell[1]}"] = run_cell(grants, server, *cell, t)
-    baseline.append(sign[0])
-    for name, done in cells_done.items():
-        sigs = done.ok * SIGNATURES[name.split("/")[0]]
-        entry = samples[name]
+    for grant, clients in cells:
+        before = signing_rate(claims, key, t / 2)
+        done = run_cell(grants, server, grant, clients, t)
+        after = signing_rate(claims, key, t / 2)
+        sign = ((before[0] + after[0]) / 2, (before[1] + after[1]) / 2)
+        baseline.append(sign[0])
+        sigs = done.ok * SIGNATURES[grant]
+        entry = samples[f"{grant}/{clients}"]
         entry.rate.append(done.ok / done.seconds)
         entry.ratio.append(sigs / done.seconds / sign[0])
         entry.cpu_ratio.append(sigs / done.cpu / sign[1] if done.cpu > 0 else 0.0)
