@@ -4,6 +4,7 @@ C parts when they are installed, and on its pure-Python ones when they are not."
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import ssl
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from okta_nb_auth.devserver import DevServer
 from okta_nb_auth.devserver import _uvicorn_options as options
+from okta_nb_auth.devserver._http import NO_STORE, oauth_json
 from okta_nb_auth.devserver._token_path import TokenPath
 
 # -- routing, without a server: which requests the token handler gets -----------------------
@@ -135,6 +137,42 @@ def test_token_answers_carry_date_and_rate_limit_headers(
     assert response.headers["date"].endswith(" GMT")
     assert int(response.headers["x-rate-limit-remaining"]) >= 0
     assert dev.events[-1].endpoint == "token" and dev.events[-1].status == 200
+
+
+def test_token_answer_headers_in_order(dev: DevServer, http: httpx.Client) -> None:
+    """The headers of a token answer, as Starlette's ``JSONResponse`` gave them (in order)."""
+    response = token(
+        http, dev, "service", {"grant_type": "client_credentials", "scope": "demo.read"}
+    )
+    assert [name for name, _ in response.headers.raw] == [
+        b"cache-control",
+        b"pragma",
+        b"expires",
+        b"x-rate-limit-limit",
+        b"x-rate-limit-remaining",
+        b"x-rate-limit-reset",
+        b"content-length",
+        b"content-type",
+        b"date",
+    ]
+    assert response.headers["content-type"] == "application/json"
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert response.content == json.dumps(response.json(), separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [None, {}, {"X-Rate-Limit-Limit": "600", "X-Rate-Limit-Remaining": "0"}, {"Pragma": "x"}],
+)
+def test_oauth_json_is_json_response_byte_for_byte(headers: dict[str, str] | None) -> None:
+    body = {"token_type": "Bearer", "expires_in": 3600, "scope": "é ü", "n": [1, None, True]}
+    ours = oauth_json(body, headers)
+    theirs = JSONResponse(dict(body), headers={**NO_STORE, **(headers or {})})
+    assert (ours.status_code, ours.body, ours.raw_headers) == (
+        theirs.status_code,
+        theirs.body,
+        theirs.raw_headers,
+    )
 
 
 # -- uvicorn's parts -----------------------------------------------------------------------

@@ -75,7 +75,30 @@ def _too_large(limit: int) -> OAuthFailure:
 
 def oauth_json(body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
     """A 200 token-endpoint style answer: JSON, never cached."""
-    return JSONResponse(dict(body), headers={**NO_STORE, **(headers or {})})
+    if headers and headers.keys() & NO_STORE.keys():
+        return JSONResponse(dict(body), headers={**NO_STORE, **headers})
+    return _OAuthJSON(body, headers or {})
+
+
+_NO_STORE_RAW = [
+    (name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in NO_STORE.items()
+]
+
+
+class _OAuthJSON(JSONResponse):
+    """``JSONResponse(body, headers={**NO_STORE, **headers})`` byte for byte (the same body,
+    headers and order), with the constant headers encoded once: every token answer is one."""
+
+    def __init__(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = self.render(body)
+        self.raw_headers = [
+            *_NO_STORE_RAW,
+            *((name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in headers.items()),
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+        ]
 
 
 def oauth_error(failure: OAuthFailure, headers: Mapping[str, str] | None = None) -> Response:
