@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .._exceptions import OktaAuthError
-from ._plot import _COLOURS, plot_timeline
+from ._plot import _COLOURS, _jwt_times, plot_timeline
 
 if TYPE_CHECKING:
+    from .._models import TokenSet
     from ..devserver import Event
 
 __all__ = ["FanOut", "Request", "fan_out_report", "fetch", "plot_fan_out"]
@@ -110,16 +111,24 @@ def _early(calls: Sequence[Event], first_due: float | None, leeway: float) -> in
     return early
 
 
+def _due(login: TokenSet | None, leeway: float) -> float | None:
+    """When the login's access token came due for the borrowers (from its ``iat``/``exp``)."""
+    times = None if login is None else _jwt_times(login.access_token)
+    if login is None or times is None:
+        return None
+    return login.expires_at - min(leeway, (times[1] - times[0]) / 2)
+
+
 def fan_out_report(
     requests: Iterable[Request],
     events: Iterable[Event],
     *,
-    login_due: float | None = None,
+    login: TokenSet | None = None,
     leeway: float = 60.0,
 ) -> FanOut:
     """Check ``requests`` against the dev server's ``events`` (cleared just before the run):
     every token-endpoint call should come once the token it replaces is due, and none fail.
-    ``login_due``: when the login's own token was due (None: its replacement is not checked);
+    ``login``: the tokens the session started with (None: the first call is not checked);
     ``leeway``: the one given to ``session.for_dask`` (default 60 s)."""
     done = list(requests)
     calls = sorted((e for e in events if e.endpoint == "token"), key=lambda e: e.at)
@@ -129,7 +138,7 @@ def fan_out_report(
         workers=len({r.worker for r in done}),
         token_calls=len(calls),
         failed_calls=sum(c.error is not None for c in calls),
-        early_calls=_early(calls, login_due, leeway),
+        early_calls=_early(calls, _due(login, leeway), leeway),
     )
 
 
