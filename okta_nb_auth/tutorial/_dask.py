@@ -153,9 +153,13 @@ def _requests_axes(ax: Any, done: list[Request], calls: list[Event], origin: flo
     colours = [_WORKER_COLOURS[n % len(_WORKER_COLOURS)] for n in range(len(workers))]
     labels = [f"worker {w}" for w in workers]
     ax.hist(times, bins=bins, stacked=True, color=colours, label=labels)
-    for n, call in enumerate(calls):
+    labelled: set[str] = set()
+    for call in calls:
+        label = "failed token call" if call.error else "token call"
         colour = _COLOURS["error"] if call.error else _COLOURS["mark"]
-        ax.axvline(call.at - origin, color=colour, ls="--", label="" if n else "token call")
+        shown = "" if label in labelled else label
+        ax.axvline(call.at - origin, color=colour, ls="--", label=shown)
+        labelled.add(label)
     ax.set_ylabel(f"requests per {_BIN:g} s")
     ax.set_xlabel("seconds since the first request")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
