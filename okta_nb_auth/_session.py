@@ -185,7 +185,9 @@ class _SessionBase:
         return share(self, client, **options)
 
     def __reduce_ex__(self, protocol: Any) -> NoReturn:
-        refuse_pickle(f"A {type(self).__name__} (it holds the login's refresh token)")
+        name = type(self).__name__
+        article = "An" if name[:1] in "AEIOU" else "A"
+        refuse_pickle(f"{article} {name} (it holds the login's refresh token)")
 
     def __repr__(self) -> str:
         auth = self.okta_auth

@@ -31,6 +31,7 @@ from .._models import TokenSet
 from .._presenter import PRESENTER_ENV, mask_claim, masked
 from .._protocol import refresh_request
 from ..store import FileStore, TokenStore, resolve_store
+from ._dask import fan_out_report, fetch, plot_fan_out
 from ._hints import current_shell, install_hints
 from ._kernel import Kernel, run_everywhere
 from ._plot import plot_timeline
@@ -41,7 +42,10 @@ if TYPE_CHECKING:
 __all__ = [
     "Tutorial",
     "claims",
+    "fan_out_report",
+    "fetch",
     "masked",
+    "plot_fan_out",
     "plot_timeline",
     "presenter_mode",
     "run_everywhere",

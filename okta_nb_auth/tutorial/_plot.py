@@ -90,6 +90,7 @@ def plot_timeline(
     title: str | None = None,
     *,
     login: TokenSet | None = None,
+    origin: float | None = None,
 ) -> Any:
     """Draw access-token lifetimes, refreshes, rotations and errors from ``dev.events``.
 
@@ -98,7 +99,8 @@ def plot_timeline(
     is in the event log; one that made no token-endpoint call (``tut.login()`` on the dev
     server) is not: pass its tokens as ``login`` to draw it (from its ``iat`` and ``exp``).
     The device flow's polls while nobody has signed in yet are not errors. Returns the
-    matplotlib Axes; times are seconds since the first token (the login's, when there is one).
+    matplotlib Axes; times are seconds since the first token (the login's, when there is one),
+    or since ``origin`` (epoch seconds, to line the plot up with another on the same clock).
     """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
@@ -113,7 +115,8 @@ def plot_timeline(
     if not tokens and not errors:
         ax.set_title("no token-endpoint calls yet")
         return ax
-    origin = min([t.start for t in tokens] + [at for at, _ in errors])
+    first = min([t.start for t in tokens] + [at for at, _ in errors])
+    origin = first if origin is None else origin
     legend: dict[str, tuple[Any, str]] = {}  # kind of mark: (an artist, its words)
     for row, token in enumerate(tokens, start=1):
         x = token.start - origin
@@ -133,13 +136,13 @@ def plot_timeline(
     # Room around the data, so that a marker at the first or the last moment shows whole.
     end = max([t.end - origin for t in tokens] + [at - origin for at, _ in errors])
     pad = max(end, 1.0) * 0.03
-    ax.set_xlim(-pad, end + pad)
+    ax.set_xlim(min(first - origin, 0.0) - pad, end + pad)
     ax.set_ylim(1 - _BAR_HEIGHT - 0.1, max(len(tokens), 1) + _BAR_HEIGHT + 0.1)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     earliest = min(tokens, key=lambda t: t.start, default=None)
     login_first = earliest is not None and earliest.kind == "login" and earliest.start == origin
-    first = "the login" if login_first else "the first token call"
-    ax.set_xlabel(f"seconds since {first}")
+    since = "the login" if login_first else "the first token call"
+    ax.set_xlabel("seconds" if first != origin else f"seconds since {since}")
     ax.set_ylabel("access tokens")
     ax.set_title(title or "access tokens over time")
     ranked = sorted(legend, key=lambda kind: _ORDER.index(kind.split(":")[0]))
