@@ -17,13 +17,23 @@ import httpx
 
 from okta_nb_auth.devserver import DevServer
 
-__all__ = ["SERVER_SCOPES", "HubPorts", "HubSettings", "config_text", "discovery"]
+__all__ = ["LANDING", "SERVER_CONFIG", "SERVER_SCOPES", "HubPorts", "HubSettings", "config_text", "discovery"]
 
 #: The ``server`` role's default scopes (JupyterHub 6: ``jupyterhub/roles.py``).
 SERVER_SCOPES = ["users:activity!user", "access:servers!server"]
 #: What lets a server's own token read its user's ``auth_state`` (and nothing else's).
 AUTH_STATE_SCOPE = "admin:auth_state!user"
 SCOPES = ["openid", "profile", "email", "offline_access"]
+LANDING = "signed-in.txt"
+#: The single-user server's extensions that a kernel does not need: off, so it starts sooner.
+SERVER_CONFIG = {
+    "ServerApp": {
+        "jpserver_extensions": {
+            name: False
+            for name in ("jupyterlab", "jupyter_lsp", "jupyter_server_terminals", "notebook_shim")
+        }
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -101,10 +111,17 @@ def config_text(
         "SimpleLocalProcessSpawner.home_dir_template": str(run / "home" / "{username}"),
         "Spawner.cmd": [str(singleuser)],
         "Spawner.args": args,
-        "Spawner.default_url": "/api/status",  # the browser lands on JSON, not on all of Lab
+        # The browser lands on a small file of Ada's (a page, so the server signs the browser
+        # in through the Hub's OAuth), not on all of JupyterLab.
+        "Spawner.default_url": f"/files/{LANDING}",
         "Spawner.start_timeout": 60,
         "Spawner.http_timeout": 60,
-        "Spawner.environment": {"OKTA_NB_AUTH_CACHE": str(run / "okta-cache")},
+        "Spawner.environment": {
+            "OKTA_NB_AUTH_CACHE": str(run / "okta-cache"),
+            "JUPYTER_CONFIG_DIR": str(run / "jupyter-config"),
+        },
+        "LocalProcessSpawner.interrupt_timeout": 0,  # SIGTERM at once: jupyter-server asks
+        # "Shutdown this Jupyter server?" on SIGINT and waits 5 s for an answer
     }
     lines = ["c = get_config()  # noqa", 'c.JupyterHub.services = [{"name": "hub-harness",']
     lines.append('    "api_token": __import__("os").environ["HUB_HARNESS_TOKEN"]}]')

@@ -13,6 +13,7 @@ and servers; the harness checks that they are gone (and kills what is not).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import httpx
 from flow_helpers import free_port
-from hub_config import HubPorts, HubSettings, config_text
+from hub_config import LANDING, SERVER_CONFIG, HubPorts, HubSettings, config_text
 from hub_kernel import HubKernel
 from playwright.sync_api import sync_playwright
 
@@ -152,6 +153,16 @@ def _hub_env(token: str) -> dict[str, str]:
     return env
 
 
+def _prepare(run_dir: Path) -> None:
+    """Ada's home with the page her browser lands on; the single-user server's config."""
+    home = run_dir / "home" / USER
+    home.mkdir(parents=True)
+    (home / LANDING).write_text("Signed in.\n")
+    config = run_dir / "jupyter-config"
+    config.mkdir()
+    (config / "jupyter_server_config.json").write_text(json.dumps(SERVER_CONFIG))
+
+
 @contextmanager
 def running_hub(
     run_dir: Path, dev: DevServer, settings: HubSettings | None = None
@@ -162,6 +173,7 @@ def running_hub(
     hub = Hub(dev, f"http://127.0.0.1:{ports.proxy}", run_dir, secrets.token_hex(32))
     callback = f"{hub.url}/hub/oauth_callback"
     dev.configure_app("web", redirect_uris=(callback, *dev.app("web").redirect_uris))
+    _prepare(run_dir)
     config = run_dir / "jupyterhub_config.py"
     config.write_text(config_text(dev, run_dir, ports, settings or HubSettings(), CHP))
     command = [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(config)]
@@ -200,7 +212,9 @@ def sign_in(hub: Hub) -> None:
             page.fill("#username", LOGIN)
             page.fill("#password", hub.dev.password(LOGIN))
             page.click("#signin")
-            page.wait_for_url(f"{hub.server_url}**", timeout=int(START_TIMEOUT * 1000))
+            landing = f"{hub.server_url}files/{LANDING}"
+            page.wait_for_url(landing, timeout=int(START_TIMEOUT * 1000))
+            assert "Signed in." in page.content()
         finally:
             browser.close()
     _wait_ready(hub)
