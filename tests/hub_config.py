@@ -17,7 +17,15 @@ import httpx
 
 from okta_nb_auth.devserver import DevServer
 
-__all__ = ["LANDING", "SERVER_CONFIG", "SERVER_SCOPES", "HubPorts", "HubSettings", "config_text", "discovery"]
+__all__ = [
+    "LANDING",
+    "SERVER_CONFIG",
+    "SERVER_SCOPES",
+    "HubPorts",
+    "HubSettings",
+    "config_text",
+    "discovery",
+]
 
 #: The ``server`` role's default scopes (JupyterHub 6: ``jupyterhub/roles.py``).
 SERVER_SCOPES = ["users:activity!user", "access:servers!server"]
@@ -80,6 +88,7 @@ def config_text(
     meta, web = discovery(dev), dev.app("web")
     url = f"http://127.0.0.1:{ports.proxy}"
     service_scopes = ["admin:users", "admin:servers", "admin:server_state", "access:servers"]
+    service_scopes.append("tokens")
     singleuser = Path(sys.executable).parent / "jupyterhub-singleuser"
     args = ["--allow-root"] if os.geteuid() == 0 else []
     values: dict[str, object] = {
@@ -126,6 +135,8 @@ def config_text(
     lines = ["c = get_config()  # noqa", 'c.JupyterHub.services = [{"name": "hub-harness",']
     lines.append('    "api_token": __import__("os").environ["HUB_HARNESS_TOKEN"]}]')
     # Hub user names from the e-mail's local part: ada@example.com signs in as "ada".
-    lines.append('c.GenericOAuthenticator.username_claim = lambda info: info["email"].split("@")[0]')
+    lines.append(
+        'c.GenericOAuthenticator.username_claim = lambda info: info["email"].split("@")[0]'
+    )
     lines += [f"c.{name} = {value!r}" for name, value in values.items()]
     return "\n".join(lines) + "\n"
