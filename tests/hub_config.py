@@ -53,10 +53,12 @@ class HubPorts:
 
 @dataclass(frozen=True)
 class HubSettings:
-    """What a test may change: ``auth_state`` (``enable_auth_state``), ``server_scope`` (the
-    scope on the ``user`` and ``server`` roles), ``refresh_age`` (``auth_refresh_age``)."""
+    """What a test may change: ``auth_state`` (``enable_auth_state``), ``user_scope`` and
+    ``server_scope`` (``admin:auth_state!user`` on the ``user`` and ``server`` roles),
+    ``refresh_age`` (``auth_refresh_age``), ``refresh_strict`` (``auth_refresh_strict``)."""
 
     auth_state: bool = True
+    user_scope: bool = True
     server_scope: bool = True
     refresh_age: int = 1
     refresh_strict: bool = False
@@ -71,12 +73,13 @@ def discovery(dev: DevServer) -> dict[str, str]:
 
 
 def _roles(settings: HubSettings, service_token_scopes: list[str]) -> list[dict[str, object]]:
-    extra = [AUTH_STATE_SCOPE] if settings.server_scope else []
+    user = [AUTH_STATE_SCOPE] if settings.user_scope else []
+    server = [AUTH_STATE_SCOPE] if settings.server_scope else []
     return [
         # A user holds a scope for their server's token to get it (the token gets the subset
         # of the server role's scopes that its user holds: jupyterhub/user.py, spawn()).
-        {"name": "user", "scopes": ["self", *extra]},
-        {"name": "server", "scopes": [*SERVER_SCOPES, *extra]},
+        {"name": "user", "scopes": ["self", *user]},
+        {"name": "server", "scopes": [*SERVER_SCOPES, *server]},
         {"name": "hub-harness", "scopes": service_token_scopes, "services": ["hub-harness"]},
     ]
 

@@ -35,8 +35,8 @@ from okta_nb_auth.devserver import DevServer
 
 __all__ = ["CHP", "Hub", "HubSettings", "running_hub", "sign_in"]
 
-ROOT = Path(__file__).parent.parent
-CHP = ROOT / ".venv" / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
+#: ``make test`` installs it in the venv (the Makefile's CHP).
+CHP = Path(sys.prefix) / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [  # as tests/test_e2e_jupyterlab.py
     "--headless",
