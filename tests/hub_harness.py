@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from flow_helpers import free_port
@@ -33,7 +34,7 @@ from playwright.sync_api import sync_playwright
 
 from okta_nb_auth.devserver import DevServer
 
-__all__ = ["CHP", "Hub", "HubSettings", "running_hub", "sign_in"]
+__all__ = ["CHP", "Hub", "HubSettings", "running_hub", "sign_in", "signed_in_hub"]
 
 #: ``make test`` installs it in the venv (the Makefile's CHP).
 CHP = Path(sys.prefix) / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -75,16 +76,19 @@ class Hub:
         headers = {"Authorization": f"token {self.service_token}"}
         return httpx.Client(base_url=self.api_url + "/", headers=headers, timeout=30)
 
-    def user_model(self) -> dict[str, object]:
+    def user_model(self) -> dict[str, Any]:
         with self.admin() as api:
             response = api.get(f"users/{USER}")
         response.raise_for_status()
-        model: dict[str, object] = response.json()
+        model: dict[str, Any] = response.json()
         return model
 
     def kernel(self) -> HubKernel:
-        """A new kernel of Ada's server (close it, or use it in a ``with``)."""
-        return HubKernel(self.server_url, self.service_token)
+        """A new kernel of Ada's server (close it, or use it in a ``with``); its process is
+        among those that must be gone when the Hub has stopped."""
+        kernel = HubKernel(self.server_url, self.service_token)
+        self.pids.add(int(kernel.run("import os; print(os.getpid())")))
+        return kernel
 
     def log(self) -> str:
         return (self.run_dir / "hub.log").read_text(errors="replace")
@@ -192,7 +196,7 @@ def _wait_ready(hub: Hub) -> None:
     """Until Ada's server is ready (a bounded poll); keeps its pid for the check at stop."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        server = hub.user_model().get("servers", {}).get("")  # type: ignore[union-attr]
+        server = hub.user_model().get("servers", {}).get("")
         if server and server["ready"]:
             hub.pids.add(int(server["state"]["pid"]))
             return
@@ -218,3 +222,13 @@ def sign_in(hub: Hub) -> None:
         finally:
             browser.close()
     _wait_ready(hub)
+
+
+@contextmanager
+def signed_in_hub(
+    run_dir: Path, dev: DevServer, settings: HubSettings | None = None
+) -> Iterator[Hub]:
+    """:func:`running_hub` with Ada signed in through Chromium and her server running."""
+    with running_hub(run_dir, dev, settings) as hub:
+        sign_in(hub)
+        yield hub

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hub_harness import USER, Hub, running_hub, sign_in
+from hub_harness import USER, Hub, signed_in_hub
 from hub_kernel import HubKernel
 
 from okta_nb_auth.devserver import DevServer, Event
@@ -33,8 +33,7 @@ EXPIRIES = 3
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     with DevServer(port=0) as dev:
         dev.configure_app("web", access_token_ttl=TTL)
-        with running_hub(tmp_path_factory.mktemp("hub"), dev) as running:
-            sign_in(running)
+        with signed_in_hub(tmp_path_factory.mktemp("hub"), dev) as running:
             yield running
 
 
