@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["call_api", "fingerprint", "hub_user", "wait_for_new_access_token"]
+__all__ = ["call_api", "environment", "fingerprint", "hub_user", "wait_for_new_access_token"]
 
 
 def fingerprint(token: str | None) -> str | None:
@@ -79,3 +79,13 @@ def wait_for_new_access_token(old: str, timeout: float = 20.0) -> dict[str, Any]
             return {"asks": asks, "access": new}
         time.sleep(0.2)  # the Hub refreshes at most once per auth_refresh_age (1 s here)
     return {"asks": asks, "access": None}
+
+
+def environment() -> dict[str, Any]:
+    """The Hub's variables in the kernel's environment (names only), and whether any
+    variable holds one of the user's Okta tokens (from the Hub's auth_state)."""
+    state = _get("/users/" + os.environ["JUPYTERHUB_USER"]).json().get("auth_state") or {}
+    tokens = {state.get(k) for k in ("access_token", "refresh_token", "id_token")} - {None}
+    leaks = sorted(k for k, v in os.environ.items() if any(t in v for t in tokens))
+    hub = sorted(k for k in os.environ if k.startswith(("JUPYTERHUB_", "JPY_")))
+    return {"hub_variables": hub, "holding_okta_tokens": leaks, "tokens_checked": len(tokens)}

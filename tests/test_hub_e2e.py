@@ -151,3 +151,13 @@ def test_when_the_refresh_fails_the_hub_still_answers_with_the_stale_tokens(
     assert "Cannot refresh on API requests" in hub.log()
     tries = [(e.status, e.error) for e in refreshes(hub.dev)[before:]]
     assert tries == [(400, "invalid_grant")] * (len(failed) + 2)
+
+
+def test_the_kernel_environment_has_the_hub_token_and_no_okta_token(kernel: HubKernel) -> None:
+    """The spawner passes no auth_state to the server (no pre_spawn_hook here): the kernel
+    holds the Hub's token (also as the legacy ``JPY_API_TOKEN``), not Okta's."""
+    seen = probe(kernel, "environment()")
+    assert seen["tokens_checked"] == 3 and seen["holding_okta_tokens"] == []
+    assert {"JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL", "JUPYTERHUB_USER"} <= set(
+        seen["hub_variables"]
+    )
