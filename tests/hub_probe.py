@@ -85,7 +85,7 @@ def environment() -> dict[str, Any]:
     """The Hub's variables in the kernel's environment (names only), and whether any
     variable holds one of the user's Okta tokens (from the Hub's auth_state)."""
     state = _get("/users/" + os.environ["JUPYTERHUB_USER"]).json().get("auth_state") or {}
-    tokens = {state.get(k) for k in ("access_token", "refresh_token", "id_token")} - {None}
+    tokens = {str(state[k]) for k in ("access_token", "refresh_token", "id_token") if state.get(k)}
     leaks = sorted(k for k, v in os.environ.items() if any(t in v for t in tokens))
     hub = sorted(k for k in os.environ if k.startswith(("JUPYTERHUB_", "JPY_")))
     return {"hub_variables": hub, "holding_okta_tokens": leaks, "tokens_checked": len(tokens)}
