@@ -55,13 +55,16 @@ class HubPorts:
 class HubSettings:
     """What a test may change: ``auth_state`` (``enable_auth_state``), ``user_scope`` and
     ``server_scope`` (``admin:auth_state!user`` on the ``user`` and ``server`` roles),
-    ``refresh_age`` (``auth_refresh_age``), ``refresh_strict`` (``auth_refresh_strict``)."""
+    ``refresh_age`` (``auth_refresh_age``), ``refresh_strict`` (``auth_refresh_strict``),
+    ``extra_config`` (lines of Python, after the rest)."""
 
     auth_state: bool = True
     user_scope: bool = True
     server_scope: bool = True
     refresh_age: int = 1
     refresh_strict: bool = False
+    #: Python appended to the config file (e.g. a ``refresh_user_hook`` under test).
+    extra_config: str = ""
 
 
 def discovery(dev: DevServer) -> dict[str, str]:
@@ -142,4 +145,4 @@ def config_text(
         'c.GenericOAuthenticator.username_claim = lambda info: info["email"].split("@")[0]'
     )
     lines += [f"c.{name} = {value!r}" for name, value in values.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, settings.extra_config]) + "\n"
