@@ -10,6 +10,9 @@ BIN    := $(VENV)/bin
 STAMP     := $(VENV)/.installed-stamp
 LAB_STAMP := $(VENV)/.lab-installed-stamp
 LAB_DEPS  := $(if $(wildcard $(STAMP)),$(STAMP),$(LAB_STAMP))
+# The JupyterHub end-to-end test's proxy (npm's configurable-http-proxy), kept in the venv.
+CHP_DIR   := $(VENV)/chp
+CHP       := $(CHP_DIR)/node_modules/.bin/configurable-http-proxy
 # make lab LAB_PORT=9999 LAB_ARGS=--no-browser: JupyterLab's port (default 8888, or the next
 # free one) and any other JupyterLab options.
 LAB_PORT ?=
@@ -36,7 +39,14 @@ $(LAB_STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-test: $(STAMP)
+$(CHP): | $(BIN)/python
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		apt-get install -y -qq npm; } || { echo "make test: the JupyterHub test needs npm for \
+	configurable-http-proxy: run 'sudo apt-get install -y npm'" >&2; exit 1; }
+	npm install --prefix $(CHP_DIR) --no-audit --no-fund --loglevel=error \
+		'configurable-http-proxy@^5'
+
+test: $(STAMP) $(CHP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict okta_nb_auth

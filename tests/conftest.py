@@ -101,6 +101,7 @@ SHARED_GROUPS = {
 FIRST = (
     "tests/test_make_lab.py",
     "tests/test_e2e_jupyterlab.py",
+    "tests/test_hub_e2e.py",
     "notebook-runs",
     "tests/test_notebooks_any_okta.py",
     "tests/test_presenter.py",
