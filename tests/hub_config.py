@@ -1,9 +1,10 @@
-"""The ``jupyterhub_config.py`` of the end-to-end Hub: Okta login through the dev server.
+"""The ``jupyterhub_config.py`` of the end-to-end Hub: the package's example, as shipped.
 
-``GenericOAuthenticator`` (OAuthenticator 17 has no issuer discovery) gets its three endpoints
-from the dev server's discovery document, never from guessed paths; the dev server's ``web``
-app (confidential, ``client_secret_basic``, refresh tokens) is the Hub's Okta app. Every port
-is on 127.0.0.1; the database, cookie secret and users' homes are in the run's directory.
+It loads ``okta_nb_auth/hub/jupyterhub_config.py`` (Okta by the issuer's discovery document,
+``offline_access``, ``enable_auth_state``, okta-nb-auth's token service and its narrow roles)
+with the dev server's ``web`` app in the environment variables it documents, then changes only
+what a test Hub needs: every port on 127.0.0.1, the database and cookie secret in the run's
+directory, a local-process spawner, user names from e-mails, a 1 s ``auth_refresh_age``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+import okta_nb_auth.hub
 from okta_nb_auth.devserver import DevServer
 
 __all__ = [
@@ -31,7 +33,8 @@ __all__ = [
 SERVER_SCOPES = ["users:activity!user", "access:servers!server"]
 #: What lets a server's own token read its user's ``auth_state`` (and nothing else's).
 AUTH_STATE_SCOPE = "admin:auth_state!user"
-SCOPES = ["openid", "profile", "email", "offline_access"]
+#: The config a Hub admin uses (shipped in the package), loaded first by the test Hub.
+EXAMPLE = Path(okta_nb_auth.hub.__file__).parent / "jupyterhub_config.py"
 LANDING = "signed-in.txt"
 #: The single-user server's extensions that a kernel does not need: off, so it starts sooner.
 SERVER_CONFIG = {
@@ -49,6 +52,7 @@ class HubPorts:
     proxy: int  # the Hub's public URL (configurable-http-proxy)
     proxy_api: int
     hub: int  # the Hub's own API, behind the proxy
+    service: int  # okta-nb-auth's token service
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,8 @@ class HubSettings:
     ``extra_config`` (lines of Python, after the rest)."""
 
     auth_state: bool = True
-    user_scope: bool = True
-    server_scope: bool = True
+    user_scope: bool = False  # the example gives servers no admin:auth_state: never needed
+    server_scope: bool = False
     refresh_age: int = 1
     refresh_strict: bool = False
     #: Python appended to the config file (e.g. a ``refresh_user_hook`` under test).
@@ -75,26 +79,38 @@ def discovery(dev: DevServer) -> dict[str, str]:
     return document
 
 
-def _roles(settings: HubSettings, service_token_scopes: list[str]) -> list[dict[str, object]]:
-    user = [AUTH_STATE_SCOPE] if settings.user_scope else []
-    server = [AUTH_STATE_SCOPE] if settings.server_scope else []
-    return [
-        # A user holds a scope for their server's token to get it (the token gets the subset
-        # of the server role's scopes that its user holds: jupyterhub/user.py, spawn()).
-        {"name": "user", "scopes": ["self", *user]},
-        {"name": "server", "scopes": [*SERVER_SCOPES, *server]},
-        {"name": "hub-harness", "scopes": service_token_scopes, "services": ["hub-harness"]},
-    ]
+def _extra_scopes(settings: HubSettings) -> list[str]:
+    roles = []
+    if settings.user_scope:
+        roles.append(
+            f"[r for r in c.JupyterHub.load_roles if r['name'] == 'user'][0]"
+            f"['scopes'].append({AUTH_STATE_SCOPE!r})"
+        )
+    if settings.server_scope:
+        roles.append(
+            f"[r for r in c.JupyterHub.load_roles if r['name'] == 'server'][0]"
+            f"['scopes'].append({AUTH_STATE_SCOPE!r})"
+        )
+    return roles
 
 
 def config_text(
     dev: DevServer, run: Path, ports: HubPorts, settings: HubSettings, chp: Path
 ) -> str:
-    """The config file's text; the harness service's token is read from the environment."""
-    meta, web = discovery(dev), dev.app("web")
+    """The config file: the package's example ``jupyterhub_config.py`` (what a Hub admin
+    uses, tested here as shipped), its settings from the environment it documents, then only
+    what a test Hub must change: ports and files in the run's directory, the spawner, user
+    names from e-mails, a short ``auth_refresh_age``, the harness's own admin service."""
+    web = dev.app("web")
     url = f"http://127.0.0.1:{ports.proxy}"
+    okta = {
+        "OKTA_ISSUER": dev.issuer,
+        "OKTA_CLIENT_ID": web.client_id,
+        "OKTA_CLIENT_SECRET": web.client_secret,
+        "OKTA_HUB_URL": url,
+    }
     service_scopes = ["admin:users", "admin:servers", "admin:server_state", "access:servers"]
-    service_scopes.append("tokens")
+    service_scopes += ["tokens", "admin:auth_state"]
     singleuser = Path(sys.executable).parent / "jupyterhub-singleuser"
     args = ["--allow-root"] if os.geteuid() == 0 else []
     values: dict[str, object] = {
@@ -104,22 +120,11 @@ def config_text(
         "JupyterHub.hub_port": ports.hub,
         "JupyterHub.db_url": f"sqlite:///{run / 'jupyterhub.sqlite'}",
         "JupyterHub.cookie_secret_file": str(run / "cookie_secret"),
-        "JupyterHub.authenticator_class": "generic-oauth",
         "JupyterHub.spawner_class": "simple",
-        "JupyterHub.load_roles": _roles(settings, service_scopes),
         "ConfigurableHTTPProxy.api_url": f"http://127.0.0.1:{ports.proxy_api}",
         "ConfigurableHTTPProxy.command": [str(chp), "--ip", "127.0.0.1"],
         "ConfigurableHTTPProxy.pid_file": str(run / "proxy.pid"),
-        "GenericOAuthenticator.client_id": web.client_id,
-        "GenericOAuthenticator.client_secret": web.client_secret,
-        "GenericOAuthenticator.basic_auth": True,  # the app's client_secret_basic
-        "GenericOAuthenticator.authorize_url": meta["authorization_endpoint"],
-        "GenericOAuthenticator.token_url": meta["token_endpoint"],
-        "GenericOAuthenticator.userdata_url": meta["userinfo_endpoint"],
-        "GenericOAuthenticator.oauth_callback_url": f"{url}/hub/oauth_callback",
-        "GenericOAuthenticator.scope": SCOPES,
         "GenericOAuthenticator.enable_auth_state": settings.auth_state,
-        "GenericOAuthenticator.allow_all": True,
         "GenericOAuthenticator.auto_login": True,
         "GenericOAuthenticator.auth_refresh_age": settings.refresh_age,
         "GenericOAuthenticator.auth_refresh_strict": settings.refresh_strict,
@@ -138,11 +143,19 @@ def config_text(
         "LocalProcessSpawner.interrupt_timeout": 0,  # SIGTERM at once: jupyter-server asks
         # "Shutdown this Jupyter server?" on SIGINT and waits 5 s for an answer
     }
-    lines = ["c = get_config()  # noqa", 'c.JupyterHub.services = [{"name": "hub-harness",']
-    lines.append('    "api_token": __import__("os").environ["HUB_HARNESS_TOKEN"]}]')
+    lines = ["import os", "c = get_config()  # noqa", f"os.environ.update({okta!r})"]
+    lines.append(f"load_subconfig({str(EXAMPLE)!r})  # noqa")
+    lines += [f"c.{name} = {value!r}" for name, value in values.items()]
+    lines.append(f"c.JupyterHub.services[0]['url'] = 'http://127.0.0.1:{ports.service}'")
+    lines.append('c.JupyterHub.services.append({"name": "hub-harness",')
+    lines.append('    "api_token": os.environ["HUB_HARNESS_TOKEN"]})')
+    lines.append(
+        "c.JupyterHub.load_roles.append({'name': 'hub-harness', "
+        f"'scopes': {service_scopes!r}, 'services': ['hub-harness']}})"
+    )
+    lines += _extra_scopes(settings)
     # Hub user names from the e-mail's local part: ada@example.com signs in as "ada".
     lines.append(
         'c.GenericOAuthenticator.username_claim = lambda info: info["email"].split("@")[0]'
     )
-    lines += [f"c.{name} = {value!r}" for name, value in values.items()]
     return "\n".join([*lines, settings.extra_config]) + "\n"

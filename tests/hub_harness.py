@@ -173,7 +173,7 @@ def running_hub(
 ) -> Iterator[Hub]:
     """A Hub whose login is the dev server's ``web`` app; no one signed in yet."""
     assert CHP.exists(), "make test installs configurable-http-proxy under .venv/chp"
-    ports = HubPorts(free_port(), free_port(), free_port())
+    ports = HubPorts(free_port(), free_port(), free_port(), free_port())
     hub = Hub(dev, f"http://127.0.0.1:{ports.proxy}", run_dir, secrets.token_hex(32))
     callback = f"{hub.url}/hub/oauth_callback"
     dev.configure_app("web", redirect_uris=(callback, *dev.app("web").redirect_uris))

@@ -1,16 +1,16 @@
-"""End to end on a real JupyterHub (issue 14): Okta tokens reach a kernel through the Hub.
+"""End to end on a real JupyterHub (issue 14): a kernel borrows the Hub's Okta login.
 
-One Hub for the module (``hub_harness``): Chromium signs in to it through the dev server as
-Ada, which spawns her server; the tests run code in a kernel of that server that asks the
-Hub with the server's own token (``JUPYTERHUB_API_TOKEN``), as the package's Hub source will
-(``hub_probe`` is what the kernel imports). The Hub's ``auth_refresh_age`` is 1 s, the
-``web`` app's access tokens live ``TTL`` s on the dev server's clock, which the tests move.
-The tests run in order: the last one revokes Ada's tokens.
+One Hub for the module (``hub_harness``), configured by the package's own
+``okta_nb_auth/hub/jupyterhub_config.py`` (what an admin uses) plus the test Hub's ports,
+spawner and a 1 s ``auth_refresh_age``. Chromium signs in to it through the dev server as
+Ada, which spawns her server; a kernel of that server calls the demo API with
+``AuthSession.from_hub()`` across several access-token expiries (the dev server's clock moves
+on), with no further sign-in. The tests run in order: the last one revokes Ada's tokens.
 """
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,12 @@ import httpx
 import pytest
 from hub_harness import USER, Hub, signed_in_hub
 from hub_kernel import HubKernel
+from memory_scan import scan_process
 
 from okta_nb_auth.devserver import DevServer, Event
 
 pytestmark = pytest.mark.slow
 
-TESTS = Path(__file__).parent
 TTL = 120  # the web app's access-token lifetime, seconds of the dev server's clock
 EXPIRIES = 3
 
@@ -32,7 +32,7 @@ EXPIRIES = 3
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     with DevServer(port=0) as dev:
-        dev.configure_app("web", access_token_ttl=TTL)
+        dev.configure_app("web", access_token_ttl=TTL, rotation="ROTATE", grace_period=0)
         with signed_in_hub(tmp_path_factory.mktemp("hub"), dev) as running:
             yield running
 
@@ -40,124 +40,102 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 @pytest.fixture(scope="module")
 def kernel(hub: Hub) -> Iterator[HubKernel]:
     with hub.kernel() as running:
-        running.run(f"import json, sys; sys.path.insert(0, {str(TESTS)!r}); import hub_probe")
+        running.run("import json, os\nfrom okta_nb_auth import AuthSession, OktaAuthError")
+        running.run("session = AuthSession.from_hub()")
         yield running
 
 
-def probe(kernel: HubKernel, call: str) -> Any:
-    """``hub_probe.<call>`` in the kernel; its JSON result."""
-    return kernel.run_json(f"print(json.dumps(hub_probe.{call}))")
+def call(kernel: HubKernel, url: str) -> Any:
+    """The kernel's ``session.get(url)``: its status, or the typed error it raised."""
+    code = f"""
+try:
+    answer = session.get({url!r})
+    print(json.dumps({{"status": answer.status_code, "replayed": len(answer.history)}}))
+except OktaAuthError as exc:
+    print(json.dumps({{"error": type(exc).__name__, "message": str(exc)}}))
+"""
+    return kernel.run_json(code)
 
 
-def refreshes(dev: DevServer) -> list[Event]:
-    """The dev server's refresh-token grants (the Hub's: no other client holds Ada's)."""
-    return [e for e in dev.events if e.endpoint == "token" and e.grant_type == "refresh_token"]
+def token_calls(dev: DevServer) -> list[Event]:
+    return [e for e in dev.events if e.endpoint == "token"]
 
 
-def test_a_hub_login_puts_okta_tokens_in_auth_state(hub: Hub, kernel: HubKernel) -> None:
-    seen = probe(kernel, "hub_user()")
-    assert seen["status"] == 200
-    state = seen["auth_state"]
-    assert state is not None, seen["model_keys"]
-    # OAuthenticator 17 (oauth2.py, build_auth_state_dict): the token response's fields at
-    # the top, and the whole token response under "token_response"; the userinfo answer
-    # under "oauth_user". No absolute expiry: only the response's relative "expires_in".
-    assert state["keys"] == [
-        "access_token", "id_token", "oauth_user", "refresh_token", "scope", "token_response",
-    ]  # fmt: skip
-    expected = ["access_token", "expires_in", "id_token", "refresh_token", "scope", "token_type"]
-    assert state["response_keys"] == expected
-    assert state["access"] == state["response_access"] is not None
-    assert state["refresh"] == state["response_refresh"] is not None
-    assert "offline_access" in state["scope"] and state["expires_in"] == TTL
-    assert probe(kernel, f"call_api({hub.dev.api_url!r})") == 200
-    # The user's login is the dev server's authorization-code grant for the web app.
-    codes = [e for e in hub.dev.events if e.grant_type == "authorization_code"]
-    assert [(e.app, e.status, e.auth_method) for e in codes] == [
-        ("web", 200, "client_secret_basic")
-    ]
+def test_a_hub_login_keeps_the_okta_tokens_in_the_hub(hub: Hub) -> None:
+    state = hub.user_model()["auth_state"]  # read with the harness's admin token
+    assert state["access_token"] and state["refresh_token"] and state["id_token"]
+    assert "offline_access" in state["scope"]
+    codes = [(e.grant_type, e.app, e.auth_method) for e in token_calls(hub.dev)]
+    assert codes == [("authorization_code", "web", "client_secret_basic")]
 
 
-def test_the_self_model_has_no_auth_state(kernel: HubKernel) -> None:
-    """``GET /hub/api/user`` (apihandlers/users.py, SelfAPIHandler) never fills auth_state:
-    the kernel has to ask for ``/users/{name}``."""
-    seen = probe(kernel, 'hub_user("/user")')
-    assert seen["status"] == 200 and seen["auth_state"] is None
-    # The server's token holds the scope (given to the user and server roles: hub_config).
-    assert "admin:auth_state!user=ada" in seen["scopes"]
-    assert not [s for s in seen["scopes"] if s.startswith("admin:") and not s.endswith("=ada")]
+def test_a_kernel_calls_the_api_across_expiries_with_no_second_login(
+    hub: Hub, kernel: HubKernel
+) -> None:
+    api = f"{hub.dev.api_url}/whoami"
+    answers = [call(kernel, api)]
+    for _ in range(EXPIRIES):
+        hub.dev.advance_clock(TTL + 1)  # the Hub's token is dead: the API answers 401 once
+        answers.append(call(kernel, api))
+    assert [a.get("status") for a in answers] == [200] * (EXPIRIES + 1), answers
+    assert [a["replayed"] for a in answers] == [0] + [1] * EXPIRIES
+    # Every refresh is the Hub's (the web app's client authentication), one per expiry.
+    grants = [(e.grant_type, e.app, e.status) for e in token_calls(hub.dev)][1:]
+    assert grants == [("refresh_token", "web", 200)] * EXPIRIES
 
 
-def test_a_token_without_the_scope_sees_no_auth_state(hub: Hub) -> None:
-    """A token of Ada's with the server role's default scopes and no admin:auth_state: the
-    model has no auth_state key at all (apihandlers/base.py, user_model's access_map)."""
+def test_the_kernel_holds_no_refresh_token_id_token_or_secret(hub: Hub, kernel: HubKernel) -> None:
+    state = hub.user_model()["auth_state"]
+    secret = hub.dev.app("web").client_secret
+    forbidden = {state["refresh_token"], state["id_token"], str(secret)}
+    access = state["access_token"]
+    assert call(kernel, f"{hub.dev.api_url}/whoami")["status"] == 200
+    pid = int(kernel.run("print(os.getpid())"))
+    found = scan_process(pid, [*forbidden, access])  # from here: nothing sent to the kernel
+    assert len(found & forbidden) == 0  # (counted: a failure prints no token)
+    assert access in found  # the scan can fail: the borrowed token is there
+    environ = kernel.run_json("print(json.dumps(dict(os.environ)))")
+    assert sum(t in json.dumps(environ) for t in [*forbidden, access]) == 0
+    home = Path(hub.run_dir) / "home" / USER
+    texts = [p.read_bytes() for p in home.rglob("*") if p.is_file()]
+    assert sum(t.encode() in b for t in [*forbidden, access] for b in texts) == 0
+    # The server's own token cannot read auth_state: only the token service can.
+    token = environ["JUPYTERHUB_API_TOKEN"]
+    model = httpx.get(
+        f"{hub.api_url}/users/{USER}", headers={"Authorization": f"token {token}"}, timeout=30
+    ).json()
+    assert "auth_state" not in model
+
+
+def test_a_token_without_the_services_scopes_gets_a_typed_error(hub: Hub) -> None:
     with hub.admin() as api:
         made = api.post(f"users/{USER}/tokens", json={"scopes": ["users:activity!user"]})
         assert made.status_code == 201, made.text
         token = made.json()["token"]
         try:
-            headers = {"Authorization": f"token {token}"}
-            model = httpx.get(f"{hub.api_url}/users/{USER}", headers=headers).json()
+            environ = {
+                "JUPYTERHUB_API_URL": hub.api_url,
+                "JUPYTERHUB_API_TOKEN": token,
+                "JUPYTERHUB_USER": USER,
+            }
+            from okta_nb_auth import AuthSession, ConfigError
+
+            with (
+                AuthSession.from_hub(environ=environ) as session,
+                pytest.raises(ConfigError, match=r"read:services!service=okta-tokens"),
+            ):
+                session.get(f"{hub.dev.api_url}/whoami")
         finally:
             api.delete(f"users/{USER}/tokens/{made.json()['id']}")
-    assert model["name"] == USER and "auth_state" not in model
 
 
-def test_after_each_expiry_the_kernel_gets_a_new_access_token(hub: Hub, kernel: HubKernel) -> None:
-    """The Hub refreshes when its userinfo call with the old token fails (OAuthenticator's
-    refresh_user), on an API request of the server's token once auth_refresh_age has passed;
-    one refresh-token grant per expiry in the dev server's log, all by the Hub."""
-    api, seen = hub.dev.api_url, []
-    for _ in range(EXPIRIES):
-        old = probe(kernel, "hub_user()")["auth_state"]["access"]
-        hub.dev.advance_clock(TTL + 1)
-        assert probe(kernel, f"call_api({api!r})") in (200, 401)  # 401 unless refreshed
-        new = probe(kernel, f"wait_for_new_access_token({old!r})")
-        assert new["access"] is not None, hub.log()[-3000:]
-        assert probe(kernel, f"call_api({api!r})") == 200
-        seen.append(new["access"])
-    assert len(set(seen)) == EXPIRIES
-    grants = refreshes(hub.dev)
-    assert [(e.app, e.status) for e in grants] == [("web", 200)] * EXPIRIES
-
-
-def _ask_until_a_refresh_fails(dev: DevServer, kernel: HubKernel, before: int) -> list[Event]:
-    """The kernel asks the Hub (which refreshes at most once per auth_refresh_age) until the
-    dev server has refused a refresh (bounded)."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        kernel.run("hub_probe.hub_user()")
-        failed = [e for e in refreshes(dev)[before:] if e.status != 200]
-        if failed:
-            return failed
-        time.sleep(0.2)
-    raise AssertionError("the Hub did not try to refresh")
-
-
-def test_when_the_refresh_fails_the_hub_still_answers_with_the_stale_tokens(
+def test_a_refresh_the_hub_cannot_make_ends_in_sign_in_to_the_hub_again(
     hub: Hub, kernel: HubKernel
 ) -> None:
-    """JupyterHub 6.1 (handlers/base.py, refresh_auth; auth_refresh_strict False): a
-    token-authenticated request whose refresh fails gets the stale auth_state, 200, and the
-    next request tries again (a failed refresh does not reset the user's refresh age)."""
-    old = probe(kernel, "hub_user()")["auth_state"]
-    before = len(refreshes(hub.dev))
+    kernel.run("session.borrowed.lender.pause = 0.3")  # the kernel's asks, sooner
     hub.dev.revoke_user("ada@example.com")
-    failed = _ask_until_a_refresh_fails(hub.dev, kernel, before)
-    assert [(e.status, e.error) for e in failed][:1] == [(400, "invalid_grant")]
-    seen = probe(kernel, "hub_user()")
-    assert seen["status"] == 200 and seen["auth_state"] == old
-    assert probe(kernel, f"call_api({hub.dev.api_url!r})") == 401  # one more ask of the Hub
-    assert "Cannot refresh on API requests" in hub.log()
-    tries = [(e.status, e.error) for e in refreshes(hub.dev)[before:]]
-    assert tries == [(400, "invalid_grant")] * (len(failed) + 2)
-
-
-def test_the_kernel_environment_has_the_hub_token_and_no_okta_token(kernel: HubKernel) -> None:
-    """The spawner passes no auth_state to the server (no pre_spawn_hook here): the kernel
-    holds the Hub's token (also as the legacy ``JPY_API_TOKEN``), not Okta's."""
-    seen = probe(kernel, "environment()")
-    assert seen["tokens_checked"] == 3 and seen["holding_okta_tokens"] == []
-    assert {"JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL", "JUPYTERHUB_USER"} <= set(
-        seen["hub_variables"]
-    )
+    answer = call(kernel, f"{hub.dev.api_url}/whoami")
+    assert answer.get("error") == "LoginRequired", answer
+    assert "Sign in to the Hub again" in answer["message"]
+    refused = [e for e in token_calls(hub.dev) if e.status != 200]
+    assert refused and all(e.error == "invalid_grant" and e.app == "web" for e in refused)
