@@ -276,3 +276,18 @@ def test_without_a_worker_the_dask_auth_says_what_to_do() -> None:
     auth = borrower("0" * 16, 60.0, 1.0)
     with pytest.raises(ConfigError, match="no Dask worker"), auth.client() as http:
         http.get("http://127.0.0.1:9/api")
+
+
+def test_a_broker_whose_client_closed_is_replaced_cleanly(fresh_dev: DevServer) -> None:
+    """A notebook re-run: a new cluster and client, the same login, for_dask again."""
+    session = _session(fresh_dev)
+    url = f"{fresh_dev.api_url}/whoami"
+    for _ in range(2):
+        with (
+            distributed.LocalCluster(
+                n_workers=1, processes=False, dashboard_address=None, silence_logs=logging.ERROR
+            ) as cluster,
+            distributed.Client(cluster) as dask_client,
+        ):
+            auth = session.for_dask(dask_client)
+            assert {a["status"] for a in _wave(dask_client, auth, url, 4)} == {200}

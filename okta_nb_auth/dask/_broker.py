@@ -124,8 +124,8 @@ class DaskBroker:
             del _brokers[self.id]
         try:
             self.client.unsubscribe_topic(self.topic)  # type: ignore[no-untyped-call]
-        except ValueError:  # closed already
-            pass
+        except Exception:  # closed already, or its client is (ClosedClientError): nothing to stop
+            log.debug("The broker's topic was unsubscribed already")
 
     def __repr__(self) -> str:
         return (
