@@ -34,9 +34,10 @@ from ._exceptions import (
     ProtocolError,
     TransientError,
 )
+from ._lendable import Lendable
 from ._models import TokenSet
 from ._secret import refuse_pickle
-from ._signing import Ready, Signing
+from ._signing import Ready
 from ._steps import LOCK, UNLOCK, Flow
 from ._verify import TokenVerifier
 from .store import _holders
@@ -58,7 +59,7 @@ def _again(failure: OktaAuthError) -> OktaAuthError:
     return clone
 
 
-class OktaAuth(Signing):
+class OktaAuth(Lendable):
     """Attach a fresh Okta access token to every request.
 
     ``grant`` is ``"refresh_token"`` (user sessions) or ``"client_credentials"`` (service
@@ -296,32 +297,6 @@ class OktaAuth(Signing):
             yield from self._link.save(tokens, self._lifetime, self._id_claims, self._clock())
         _holders.note(self, tokens, self._link.key if self._link is not None else None)
         self._notify(tokens)
-
-    def lend_flow(self, generation: int | None, refused: bool) -> Flow[tuple[TokenSet, int]]:
-        """For brokers lending access tokens to other processes: a borrower holding
-        ``generation`` wants a fresh token (``refused``: the API answered it with a 401).
-        Refresh once if that is the current generation or the token is due here; a borrower
-        with an older copy gets the current one. Returns the tokens and their generation;
-        raises :class:`LoginRequired` when there is no login."""
-        if self._tokens is None and self.grant != "client_credentials":
-            raise LoginRequired("There is no login (it was logged out or never made).")
-        if generation == self._generation and refused:
-            yield from self._refresh_steps(self._seen())
-        elif generation == self._generation or self._needs_refresh():
-            yield from self._refresh_or_keep(self._seen())
-        if self._tokens is None:  # logged out meanwhile
-            raise LoginRequired("The login was logged out.")
-        return self._tokens, self._generation
-
-    @property
-    def generation(self) -> int:
-        """Bumped by every new token set (what a borrower's copy is compared with)."""
-        return self._generation
-
-    @property
-    def lifetime(self) -> float:
-        """The current access token's lifetime in seconds, as it was issued."""
-        return self._lifetime
 
     def refresh_flow(self) -> Flow[TokenSet]:
         """A forced refresh (for ``session.refresh()``)."""
