@@ -42,7 +42,7 @@ def cluster(workers: int) -> Iterator[Client]:
             n_workers=workers,
             threads_per_worker=THREADS,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         ) as local,
         Client(local) as client,

@@ -41,7 +41,7 @@ def client() -> Iterator[Any]:
             n_workers=2,
             threads_per_worker=2,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         ) as cluster,
         distributed.Client(cluster) as dask_client,
@@ -285,7 +285,10 @@ def test_a_broker_whose_client_closed_is_replaced_cleanly(fresh_dev: DevServer) 
     for _ in range(2):
         with (
             distributed.LocalCluster(
-                n_workers=1, processes=False, dashboard_address=None, silence_logs=logging.ERROR
+                n_workers=1,
+                processes=False,
+                dashboard_address="127.0.0.1:0",
+                silence_logs=logging.ERROR,
             ) as cluster,
             distributed.Client(cluster) as dask_client,
         ):
